@@ -1,0 +1,1 @@
+"""WardCare: electronic nursing documentation and care planning, FHIR R4 native."""
