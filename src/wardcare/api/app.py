@@ -1,0 +1,58 @@
+"""The FastAPI application: routes, and one place where errors become OperationOutcomes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from wardcare import __version__, errors
+from wardcare.api import fhir_routes
+from wardcare.api.fhir_responses import error_response
+from wardcare.errors import Category, WardCareError
+from wardcare.services.context import AppContext
+
+log = logging.getLogger("wardcare.api")
+
+
+def create_app(context: AppContext) -> FastAPI:
+    app = FastAPI(
+        title="WardCare",
+        version=__version__,
+        description="Nursing documentation and care planning: FHIR R4 API",
+    )
+    app.state.context = context
+    app.include_router(fhir_routes.router)
+
+    @app.exception_handler(WardCareError)
+    async def _wardcare_error(_request: Request, exc: WardCareError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> Response:
+        category = {404: Category.NOT_FOUND, 405: Category.NOT_ALLOWED}.get(
+            exc.status_code, Category.INVALID
+        )
+        response = error_response(errors.error(category, str(exc.detail)))
+        response.status_code = exc.status_code
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        return error_response(errors.invalid(str(exc.errors())))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error")
+        response = error_response(errors.error(Category.STORAGE, "Internal error; nothing was changed"))
+        response.status_code = 500
+        return response
+
+    @app.on_event("shutdown")
+    def _dispose() -> None:
+        context.uow.engine.dispose()
+
+    return app

@@ -1,0 +1,28 @@
+"""The composition root: settings -> engine, registries, validator -> the application context."""
+
+from __future__ import annotations
+
+from wardcare import paths
+from wardcare.config import Settings
+from wardcare.domain.clock import Clock, SystemClock
+from wardcare.fhir.profiles import load_profiles
+from wardcare.fhir.search_parameters import load_search_parameters
+from wardcare.fhir.validation import ResourceValidator, load_required_bindings
+from wardcare.services.context import AppContext
+from wardcare.storage.database import make_engine
+from wardcare.storage.unit_of_work import UnitOfWork
+
+
+def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
+    search_parameters = load_search_parameters(paths.FHIR_PROFILES / "search-parameters.json")
+    profiles = load_profiles(paths.FHIR_PROFILES)
+    bindings = load_required_bindings(paths.FHIR_PROFILES / "required-bindings.json")
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    return AppContext(
+        settings=settings,
+        uow=UnitOfWork(engine, search_parameters),
+        validator=ResourceValidator(profiles, bindings),
+        search_parameters=search_parameters,
+        profiles=profiles,
+        clock=clock or SystemClock(),
+    )

@@ -1,0 +1,40 @@
+"""Store the synthetic hospital through the same services every other write uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from wardcare.domain.actor import Actor, ActorKind
+from wardcare.demo.synthetic_hospital import SyntheticHospital
+from wardcare.fhir.search_query import parse_search
+from wardcare.services import fhir_interactions as fhir
+from wardcare.services.context import AppContext
+
+DEMO_LOADER = Actor(kind=ActorKind.SYSTEM, display="WardCare demo data loader")
+
+
+def hospital_is_loaded(ctx: AppContext, ward_code: str = "WARD7") -> bool:
+    query = parse_search(
+        "Location", [("identifier", ward_code)], ctx.search_parameters, default_count=1,
+        max_count=1,
+    )
+    with ctx.uow.read() as tx:
+        return bool(tx.resources.search(query).matches)
+
+
+def load_hospital(
+    ctx: AppContext,
+    hospital: SyntheticHospital,
+    *,
+    progress: Callable[[int], None] = lambda _n: None,
+) -> SyntheticHospital:
+    """Validate and store every resource; one transaction per patient, so a failure is whole."""
+    groups = [[*hospital.locations(), *hospital.practitioners]]
+    groups += [admitted.resources() for admitted in hospital.admitted]
+    for group in groups:
+        for resource in group:
+            ctx.validator.validate(resource)
+        with ctx.uow.write() as tx:
+            for resource in group:
+                fhir.update_in(tx, ctx, actor=DEMO_LOADER, resource=resource)
+        progress(len(group))
+    return hospital

@@ -1,0 +1,149 @@
+"""Is this a valid FHIR R4 resource WardCare may store? (FHIR R4 RESTful API 3.1.0.1.4)
+
+Four checks, cheapest first: the JSON parses; the structure is valid FHIR (fhir.resources' R4B
+models, which agree with R4 for every type WardCare serves: see docs/architecture.md); codes
+with a required binding come from their value set (fhir_profiles/required-bindings.json); and
+the resource meets the profiles in fhir_profiles/ and WardCare's business rules (NHS numbers pass
+Modulus 11). A structural failure is 400; a rule or profile failure is 422 (3.1.0.4.1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import BaseModel, ValidationError
+
+from wardcare import errors
+from wardcare.domain import nhs_number
+from wardcare.errors import Category, Issue, WardCareError
+from wardcare.fhir.profiles import ProfileRegistry
+from wardcare.fhir.resource_types import is_served
+
+# Element types whose required bindings apply wherever the type is used.
+_DATATYPES = frozenset({
+    "HumanName", "Identifier", "ContactPoint", "Address", "Quantity", "Narrative", "Duration",
+    "Age", "Count", "Distance", "SimpleQuantity", "Money", "Timing", "TimingRepeat", "Attachment",
+    "Period", "Reference", "Coding", "CodeableConcept", "Annotation", "Meta", "Extension",
+    "ContactDetail", "UsageContext", "RelatedArtifact", "Dosage", "Expression", "TriggerDefinition",
+    "DataRequirement", "Signature", "SampledData", "Range", "Ratio",
+})
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise errors.invalid(f"The body is not valid JSON: {exc}", code="structure") from exc
+
+
+class ResourceValidator:
+    def __init__(self, profiles: ProfileRegistry, bindings: dict[str, frozenset[str]]) -> None:
+        self._profiles = profiles
+        self._bindings = bindings
+
+    def validate(self, resource: Any, *, expected_type: str | None = None) -> str:
+        """Check a parsed resource; return its type or raise WardCareError naming each problem."""
+        resource_type = self._check_type(resource, expected_type)
+        model = self._check_structure(resource, resource_type)
+        issues = self._check_bindings(model, resource_type)
+        issues.extend(_check_nhs_numbers(resource, resource_type))
+        for profile in self._profiles.applicable(resource):
+            issues.extend(profile.check(resource))
+        if issues:
+            raise WardCareError(Category.UNPROCESSABLE, issues)
+        return resource_type
+
+    def _check_type(self, resource: Any, expected_type: str | None) -> str:
+        if not isinstance(resource, dict):
+            raise errors.invalid("A FHIR resource must be a JSON object", code="structure")
+        resource_type = resource.get("resourceType")
+        if not isinstance(resource_type, str):
+            raise errors.invalid("resourceType is missing", "resourceType", code="required")
+        if expected_type and resource_type != expected_type:
+            raise errors.invalid(
+                f"resourceType {resource_type} does not match the URL's {expected_type}",
+                "resourceType",
+            )
+        if not is_served(resource_type):
+            raise errors.not_supported(f"WardCare does not store {resource_type} resources",
+                                       "resourceType")
+        return resource_type
+
+    def _check_structure(self, resource: dict[str, Any], resource_type: str) -> BaseModel:
+        try:
+            model: BaseModel = get_fhir_model_class(resource_type).model_validate(resource)
+        except ValidationError as exc:
+            raise WardCareError(
+                Category.INVALID,
+                [_issue_from_pydantic(resource_type, e) for e in exc.errors(include_url=False)],
+            ) from None
+        return model
+
+    def _check_bindings(self, model: BaseModel, resource_type: str) -> list[Issue]:
+        issues: list[Issue] = []
+        if self._bindings:
+            _walk_bindings(model, resource_type, resource_type, self._bindings, issues)
+        return issues
+
+
+def _walk_bindings(
+    model: BaseModel, element: str, fhirpath: str, bindings: dict[str, frozenset[str]],
+    issues: list[Issue],
+) -> None:
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name, None)
+        if value is None:
+            continue
+        json_name = field.alias or name
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            path = f"{fhirpath}.{json_name}" + (f"[{index}]" if isinstance(value, list) else "")
+            if isinstance(item, BaseModel):
+                type_name = type(item).__name__
+                child = type_name if type_name in _DATATYPES else f"{element}.{json_name}"
+                _walk_bindings(item, child, path, bindings, issues)
+            elif isinstance(item, str):
+                allowed = bindings.get(f"{element}.{json_name}")
+                if allowed is not None and item not in allowed:
+                    issues.append(Issue(
+                        f"{path} = {item!r} is not in the required value set "
+                        f"({', '.join(sorted(allowed))})",
+                        (path,), "code-invalid",
+                    ))
+
+
+def _issue_from_pydantic(resource_type: str, err: Any) -> Issue:
+    path = resource_type
+    for part in err["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    kind = err.get("type", "")
+    if kind in ("missing", "model_field_validation.missing"):
+        return Issue(f"{path} is required", (path,), "required")
+    if kind == "extra_forbidden":
+        return Issue(f"{path} is not an element of {resource_type} in FHIR R4", (path,), "structure")
+    return Issue(f"{path}: {message}", (path,), "value")
+
+
+def _check_nhs_numbers(resource: dict[str, Any], resource_type: str) -> list[Issue]:
+    if resource_type != "Patient":
+        return []
+    issues = []
+    for index, identifier in enumerate(resource.get("identifier", ())):
+        if identifier.get("system") == nhs_number.SYSTEM:
+            reason = nhs_number.why_invalid(str(identifier.get("value", "")))
+            if reason:
+                path = f"Patient.identifier[{index}].value"
+                issues.append(Issue(reason, (path,), "value"))
+    return issues
+
+
+def load_required_bindings(path: Path) -> dict[str, frozenset[str]]:
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {b["path"]: frozenset(b["codes"]) for b in data["bindings"]}

@@ -1,0 +1,317 @@
+"""Batch and transaction Bundles (FHIR R4 RESTful API 3.1.0.13).
+
+A transaction is all-or-nothing: every entry is validated first, then all are applied in one
+unit of work in the order the specification gives (DELETE, POST, PUT, GET), with `urn:uuid:`
+references between entries rewritten to the ids the server assigns. A batch applies each entry
+on its own and reports each outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+
+from wardcare import errors
+from wardcare.domain.actor import Actor
+from wardcare.errors import Category, Issue, WardCareError
+from wardcare.fhir.outcomes import operation_outcome, status_for
+from wardcare.services import fhir_interactions as fhir
+from wardcare.services.context import AppContext
+from wardcare.storage.repository import StoredVersion
+from wardcare.storage.unit_of_work import Transaction
+
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+_REASON = {200: "OK", 201: "Created", 204: "No Content"}
+
+
+@dataclass
+class _Entry:
+    index: int
+    method: str
+    resource_type: str
+    resource_id: str | None
+    version: str | None
+    query: list[tuple[str, str]] | None
+    resource: dict[str, Any] | None
+    full_url: str | None
+    if_none_exist: str | None
+    if_match: str | None
+    assigned_id: str | None = None
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+def process_bundle(ctx: AppContext, *, actor: Actor, bundle: Any, base_url: str) -> dict[str, Any]:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise errors.invalid("POST to the base URL takes a Bundle", "resourceType")
+    kind = bundle.get("type")
+    if kind not in ("batch", "transaction"):
+        raise errors.invalid(f"Bundle.type must be batch or transaction, not {kind!r}", "Bundle.type")
+    raw_entries = bundle.get("entry", [])
+    if not isinstance(raw_entries, list):
+        raise errors.invalid("Bundle.entry must be a list", "Bundle.entry")
+    if kind == "batch":
+        return _batch(ctx, actor, raw_entries, base_url)
+    return _transaction(ctx, actor, raw_entries, base_url)
+
+
+def _parse_entry(index: int, raw: Any, base_url: str) -> _Entry:
+    where = f"Bundle.entry[{index}]"
+    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
+        raise errors.invalid(f"{where}.request is required", f"{where}.request", code="required")
+    request = raw["request"]
+    method = request.get("method")
+    url = request.get("url")
+    if method not in _ORDER or method in ("PATCH", "HEAD"):
+        raise errors.invalid(f"{where}.request.method {method!r} is not supported",
+                             f"{where}.request.method", code="not-supported")
+    if not isinstance(url, str) or not url:
+        raise errors.invalid(f"{where}.request.url is required", f"{where}.request.url",
+                             code="required")
+    if url.startswith(base_url):
+        url = url[len(base_url):]
+    parts = urlsplit(url.lstrip("/"))
+    segments = [s for s in parts.path.split("/") if s]
+    query = parse_qsl(parts.query, keep_blank_values=True) if "?" in url else None
+    if not segments:
+        raise errors.invalid(f"{where}.request.url {url!r} names no resource type",
+                             f"{where}.request.url")
+    resource_id = segments[1] if len(segments) > 1 else None
+    version = segments[3] if len(segments) > 3 and segments[2] == "_history" else None
+    resource = raw.get("resource")
+    if method in ("POST", "PUT") and not isinstance(resource, dict):
+        raise errors.invalid(f"{where}.resource is required for {method}", f"{where}.resource",
+                             code="required")
+    if method == "PUT" and resource_id is None:
+        raise errors.invalid(f"{where}: PUT needs Type/id (conditional update is not supported)",
+                             f"{where}.request.url", code="not-supported")
+    if method == "DELETE" and resource_id is None:
+        raise errors.invalid(f"{where}: DELETE needs Type/id (conditional delete is not supported)",
+                             f"{where}.request.url", code="not-supported")
+    return _Entry(index, method, segments[0], resource_id, version, query,
+                  resource if isinstance(resource, dict) else None, raw.get("fullUrl"),
+                  request.get("ifNoneExist"), request.get("ifMatch"))
+
+
+def _validate(ctx: AppContext, entry: _Entry) -> None:
+    fhir.check_type(entry.resource_type)
+    if entry.resource is None:
+        return
+    try:
+        ctx.validator.validate(entry.resource, expected_type=entry.resource_type)
+    except WardCareError as exc:
+        prefix = f"Bundle.entry[{entry.index}].resource"
+        exc.issues = [
+            Issue(i.message, tuple(prefix + e[e.find("."):] if "." in e else prefix
+                                   for e in i.expression) or (prefix,), i.code)
+            for i in exc.issues
+        ]
+        raise
+    if entry.method == "PUT" and entry.resource.get("id") != entry.resource_id:
+        raise errors.invalid(
+            f"Bundle.entry[{entry.index}]: resource id does not match request.url",
+            f"Bundle.entry[{entry.index}].resource.id",
+        )
+
+
+# -- batch ---------------------------------------------------------------------------------
+
+
+def _batch(ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str) -> dict[str, Any]:
+    responses = []
+    for index, raw in enumerate(raw_entries):
+        try:
+            entry = _parse_entry(index, raw, base_url)
+            _validate(ctx, entry)
+            responses.append(_apply_alone(ctx, actor, entry, base_url))
+        except WardCareError as exc:
+            status = status_for(exc)
+            responses.append({"response": {"status": str(status),
+                                           "outcome": operation_outcome(exc)}})
+    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "batch-response",
+            "entry": responses}
+
+
+def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) -> dict[str, Any]:
+    if entry.method == "GET":
+        return _get(ctx, actor, entry, base_url, tx=None)
+    if entry.method == "POST":
+        assert entry.resource is not None
+        result = fhir.create(ctx, actor=actor, resource=entry.resource,
+                             resource_type=entry.resource_type, if_none_exist=entry.if_none_exist)
+        return _written(result.stored, 201 if result.created else 200)
+    if entry.method == "PUT":
+        assert entry.resource is not None and entry.resource_id is not None
+        result = fhir.update(ctx, actor=actor, resource_type=entry.resource_type,
+                             resource_id=entry.resource_id, resource=entry.resource,
+                             if_match=entry.if_match)
+        return _written(result.stored, 201 if result.created else 200)
+    assert entry.resource_id is not None
+    fhir.delete(ctx, actor=actor, resource_type=entry.resource_type,
+                resource_id=entry.resource_id, if_match=entry.if_match)
+    return {"response": {"status": "204 No Content"}}
+
+
+# -- transaction ---------------------------------------------------------------------------
+
+
+def _transaction(
+    ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str
+) -> dict[str, Any]:
+    entries = [_parse_entry(i, raw, base_url) for i, raw in enumerate(raw_entries)]
+    for entry in entries:
+        _validate(ctx, entry)
+    _check_unique_targets(entries)
+    for _attempt in range(5):
+        try:
+            with ctx.uow.write() as tx:
+                _apply_transaction(tx, ctx, actor, entries, base_url)
+            break
+        except WardCareError as exc:
+            if exc.category == Category.CONFLICT and "concurrent" in exc.message:
+                continue
+            raise _at_entry(exc, entries)
+    else:
+        raise errors.error(Category.CONFLICT, "Too many concurrent changes; try again")
+    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "transaction-response",
+            "entry": [e.response for e in entries]}
+
+
+def _at_entry(exc: WardCareError, entries: list[_Entry]) -> WardCareError:
+    failing = getattr(exc, "entry_index", None)
+    if failing is None:
+        return exc
+    exc.issues = [
+        Issue(f"Bundle.entry[{failing}]: {i.message}", i.expression or (f"Bundle.entry[{failing}]",),
+              i.code)
+        for i in exc.issues
+    ]
+    return exc
+
+
+def _check_unique_targets(entries: list[_Entry]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for entry in entries:
+        if entry.method in ("PUT", "DELETE") and entry.resource_id:
+            key = (entry.resource_type, entry.resource_id)
+            if key in seen:
+                raise errors.invalid(
+                    f"Bundle.entry[{entry.index}] changes {key[0]}/{key[1]} a second time "
+                    "in one transaction", f"Bundle.entry[{entry.index}]",
+                )
+            seen.add(key)
+
+
+def _apply_transaction(
+    tx: Transaction, ctx: AppContext, actor: Actor, entries: list[_Entry], base_url: str
+) -> None:
+    ordered = sorted(entries, key=lambda e: (_ORDER[e.method], e.index))
+    references: dict[str, str] = {}
+    for entry in ordered:
+        if entry.method == "POST":
+            entry.assigned_id = str(uuid.uuid4())
+            if entry.full_url:
+                references[entry.full_url] = f"{entry.resource_type}/{entry.assigned_id}"
+    for entry in entries:
+        if entry.resource is not None and references:
+            entry.resource = _rewrite_references(entry.resource, references)
+    for entry in ordered:
+        try:
+            entry.response = _apply_in(tx, ctx, actor, entry, base_url, references)
+        except WardCareError as exc:
+            exc.entry_index = entry.index  # type: ignore[attr-defined]
+            raise
+        except fhir._Retry as exc:
+            raise errors.error(Category.CONFLICT, "a concurrent change won a race") from exc
+
+
+def _apply_in(
+    tx: Transaction, ctx: AppContext, actor: Actor, entry: _Entry, base_url: str,
+    references: dict[str, str],
+) -> dict[str, Any]:
+    if entry.method == "GET":
+        return _get(ctx, actor, entry, base_url, tx=tx)
+    if entry.method == "POST":
+        assert entry.resource is not None
+        result = fhir.create_in(tx, ctx, actor=actor, resource=entry.resource,
+                                if_none_exist=entry.if_none_exist, resource_id=entry.assigned_id)
+        if not result.created and entry.full_url:
+            # A conditional create that matched: references now point at the existing resource.
+            references[entry.full_url] = f"{entry.resource_type}/{result.stored.id}"
+        return _written(result.stored, 201 if result.created else 200)
+    if entry.method == "PUT":
+        assert entry.resource is not None
+        expected = fhir.parse_etag(entry.if_match) if entry.if_match else None
+        result = fhir.update_in(tx, ctx, actor=actor, resource=entry.resource,
+                                expected_version=expected)
+        return _written(result.stored, 201 if result.created else 200)
+    assert entry.resource_id is not None
+    expected = fhir.parse_etag(entry.if_match) if entry.if_match else None
+    fhir.delete_in(tx, ctx, actor=actor, resource_type=entry.resource_type,
+                   resource_id=entry.resource_id, expected_version=expected)
+    return {"response": {"status": "204 No Content"}}
+
+
+def _rewrite_references(resource: dict[str, Any], references: dict[str, str]) -> dict[str, Any]:
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items()}
+            ref = out.get("reference")
+            if isinstance(ref, str) and ref in references:
+                out["reference"] = references[ref]
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(resource)
+    return result
+
+
+# -- shared --------------------------------------------------------------------------------
+
+
+def _get(
+    ctx: AppContext, actor: Actor, entry: _Entry, base_url: str, tx: Transaction | None
+) -> dict[str, Any]:
+    from wardcare.fhir.bundles import searchset
+
+    if entry.query is not None or entry.resource_id is None:
+        result = fhir.search(ctx, actor=actor, resource_type=entry.resource_type,
+                             params=entry.query or [])
+        body = searchset(
+            base_url=base_url, resource_type=entry.resource_type, params=entry.query or [],
+            matches=result.page.matches, included=result.page.included, total=result.page.total,
+            count=result.query.count, offset=result.query.offset,
+        )
+        return {"resource": orjson.Fragment(body), "response": {"status": "200 OK"}}
+    if entry.version:
+        stored = fhir.vread(ctx, actor=actor, resource_type=entry.resource_type,
+                            resource_id=entry.resource_id, version_id=entry.version)
+    elif tx is not None:
+        stored = fhir.read_in(tx, resource_type=entry.resource_type, resource_id=entry.resource_id)
+    else:
+        stored = fhir.read(ctx, actor=actor, resource_type=entry.resource_type,
+                           resource_id=entry.resource_id)
+    return _written(stored, 200)
+
+
+def _written(stored: StoredVersion, status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "status": f"{status} {_REASON[status]}",
+        "etag": stored.etag,
+        "lastModified": stored.last_updated_instant,
+    }
+    if status == 201:
+        response["location"] = f"{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
+    entry: dict[str, Any] = {
+        "fullUrl": f"{stored.resource_type}/{stored.id}",
+        "response": response,
+    }
+    if stored.content is not None:
+        entry = {"fullUrl": entry["fullUrl"], "resource": orjson.Fragment(stored.content),
+                 "response": response}
+    return entry

@@ -1,0 +1,366 @@
+"""The FHIR RESTful interactions as use cases (FHIR R4 3.1.0), free of HTTP.
+
+Each public function runs in its own unit of work; the `*_in` forms run inside a transaction they
+are given, so a transaction Bundle can apply many of them all-or-nothing. Validation happens
+before the write transaction opens: CPU work never holds the database's write lock.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from wardcare import errors
+from wardcare.domain.actor import Actor
+from wardcare.errors import Category, WardCareError
+from wardcare.fhir.dates import InvalidDate, date_range, to_micros
+from wardcare.fhir.indexing import split_reference
+from wardcare.fhir.resource_types import APPEND_ONLY_TYPES, NO_PROVENANCE_TYPES, is_served
+from wardcare.fhir.search_query import SearchQuery, parse_search
+from wardcare.services.context import AppContext
+from wardcare.services.provenance import record_provenance
+from wardcare.storage.repository import SearchPage, StoredVersion
+from wardcare.storage.unit_of_work import Transaction
+
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    stored: StoredVersion
+    created: bool  # 201 Created rather than 200 OK
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: SearchQuery
+    page: SearchPage
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    versions: list[StoredVersion]
+    total: int
+    count: int
+    offset: int
+
+
+class _Retry(Exception):
+    """A concurrent writer won a race this attempt lost; run the whole use case again."""
+
+
+def check_type(resource_type: str) -> None:
+    if not is_served(resource_type):
+        raise errors.error(Category.NOT_FOUND, f"WardCare does not serve {resource_type} resources")
+
+
+def check_id(resource_id: str) -> None:
+    if not _ID.match(resource_id):
+        raise errors.invalid(f"{resource_id!r} is not a valid FHIR id", "id")
+
+
+def parse_etag(value: str) -> int:
+    match = _ETAG.match(value.strip())
+    if not match:
+        raise errors.invalid(f'If-Match must be a version ETag like W/"3", not {value!r}')
+    return int(match.group(1))
+
+
+# -- create --------------------------------------------------------------------------------
+
+
+def create(
+    ctx: AppContext, *, actor: Actor, resource: Any, resource_type: str | None = None,
+    if_none_exist: str | None = None,
+) -> WriteResult:
+    """Create (3.1.0.8) and conditional create with If-None-Exist (3.1.0.8.1)."""
+    ctx.validator.validate(resource, expected_type=resource_type)
+    for _attempt in range(_RETRIES):
+        try:
+            with ctx.uow.write() as tx:
+                return create_in(tx, ctx, actor=actor, resource=resource,
+                                 if_none_exist=if_none_exist)
+        except _Retry:
+            continue
+    raise errors.error(Category.CONFLICT, "Too many concurrent conditional creates; try again")
+
+
+def create_in(
+    tx: Transaction, ctx: AppContext, *, actor: Actor, resource: dict[str, Any],
+    if_none_exist: str | None = None, resource_id: str | None = None,
+) -> WriteResult:
+    resource_type = resource["resourceType"]
+    criteria = None
+    if if_none_exist:
+        criteria = _normalise_criteria(if_none_exist)
+        existing = _conditional_match(tx, ctx, resource_type, criteria)
+        if existing is not None:
+            return WriteResult(existing, created=False)
+    now = _now(ctx)
+    stored = tx.resources.create(dict(resource), resource_id=resource_id or str(uuid.uuid4()),
+                                 now=now)
+    if criteria is not None and not tx.resources.claim_criteria(resource_type, criteria,
+                                                                stored.rid):
+        holder = tx.resources.claim_holder(resource_type, criteria)
+        if holder is None or holder.deleted or not _still_matches(tx, ctx, holder, criteria):
+            tx.resources.release_claim(resource_type, criteria)
+        raise _Retry
+    _provenance(tx, stored, actor, resource, now)
+    return WriteResult(stored, created=True)
+
+
+def _normalise_criteria(if_none_exist: str) -> str:
+    pairs = parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True)
+    if not pairs:
+        raise errors.invalid("If-None-Exist has no search criteria", "If-None-Exist")
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def _conditional_match(
+    tx: Transaction, ctx: AppContext, resource_type: str, criteria: str
+) -> StoredVersion | None:
+    query = parse_search(resource_type, parse_qsl(criteria, keep_blank_values=True),
+                         ctx.search_parameters, default_count=2, max_count=2)
+    query.count, query.offset, query.total = 2, 0, "none"
+    matches = tx.resources.search(query).matches
+    if len(matches) > 1:
+        raise errors.error(Category.PRECONDITION_FAILED,
+                           f"If-None-Exist {criteria!r} matches more than one {resource_type}")
+    return matches[0] if matches else None
+
+
+def _still_matches(tx: Transaction, ctx: AppContext, holder: StoredVersion, criteria: str) -> bool:
+    found = _conditional_match(tx, ctx, holder.resource_type, criteria)
+    return found is not None and found.rid == holder.rid
+
+
+# -- read ----------------------------------------------------------------------------------
+
+
+def read(ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str) -> StoredVersion:
+    """Read the current version (3.1.0.2); a deleted resource is 410 Gone."""
+    check_type(resource_type)
+    with ctx.uow.read() as tx:
+        return read_in(tx, resource_type=resource_type, resource_id=resource_id)
+
+
+def read_in(tx: Transaction, *, resource_type: str, resource_id: str) -> StoredVersion:
+    stored = tx.resources.current(resource_type, resource_id)
+    if stored is None:
+        raise errors.not_found(f"{resource_type}/{resource_id} is not known")
+    if stored.deleted:
+        raise WardCareError(Category.GONE, [errors.Issue(
+            f"{resource_type}/{resource_id} was deleted (version {stored.version_id}); "
+            "its history remains")])
+    return stored
+
+
+def vread(
+    ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str, version_id: str
+) -> StoredVersion:
+    """Read one version (3.1.0.3); a deletion version is 410 Gone."""
+    check_type(resource_type)
+    if not version_id.isdigit():
+        raise errors.invalid(f"version {version_id!r} must be a number")
+    with ctx.uow.read() as tx:
+        stored = tx.resources.version(resource_type, resource_id, int(version_id))
+    if stored is None:
+        raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id}")
+    if stored.deleted:
+        raise errors.error(Category.GONE, f"Version {version_id} of {resource_type}/{resource_id} "
+                                          "records its deletion")
+    return stored
+
+
+# -- update and delete ---------------------------------------------------------------------
+
+
+def update(
+    ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str, resource: Any,
+    if_match: str | None = None,
+) -> WriteResult:
+    """Update (3.1.0.4), as a create when the id is new; If-Match guards lost updates (3.1.0.5)."""
+    check_type(resource_type)
+    check_id(resource_id)
+    ctx.validator.validate(resource, expected_type=resource_type)
+    body_id = resource.get("id")
+    if body_id is None:
+        raise errors.invalid("An update must carry the resource id in its body", f"{resource_type}.id")
+    if body_id != resource_id:
+        raise errors.invalid(f"The body's id {body_id!r} does not match the URL's {resource_id!r}",
+                             f"{resource_type}.id")
+    expected = parse_etag(if_match) if if_match else None
+    for _attempt in range(_RETRIES):
+        try:
+            with ctx.uow.write() as tx:
+                return update_in(tx, ctx, actor=actor, resource=resource,
+                                 expected_version=expected)
+        except _Retry:
+            continue
+    raise errors.error(Category.CONFLICT, "Too many concurrent updates; try again")
+
+
+def update_in(
+    tx: Transaction, ctx: AppContext, *, actor: Actor, resource: dict[str, Any],
+    expected_version: int | None = None,
+) -> WriteResult:
+    resource_type, resource_id = resource["resourceType"], resource["id"]
+    if resource_type in APPEND_ONLY_TYPES:
+        raise errors.error(Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never edited")
+    current = tx.resources.current(resource_type, resource_id)
+    if current is None:
+        if expected_version is not None:
+            raise errors.error(Category.PRECONDITION_FAILED,
+                               f"{resource_type}/{resource_id} does not exist (If-Match given)")
+        try:
+            return create_in(tx, ctx, actor=actor, resource=resource, resource_id=resource_id)
+        except WardCareError as exc:
+            if exc.category == Category.CONFLICT:  # created concurrently: update it instead
+                raise _Retry from exc
+            raise
+    _check_version(current, expected_version)
+    now = _now(ctx)
+    try:
+        stored = tx.resources.new_version(current, dict(resource), now=now, method="PUT")
+    except WardCareError as exc:
+        if exc.category == Category.PRECONDITION_FAILED and expected_version is None:
+            raise _Retry from exc
+        raise
+    _provenance(tx, stored, actor, resource, now)
+    return WriteResult(stored, created=False)
+
+
+def delete(
+    ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str,
+    if_match: str | None = None,
+) -> StoredVersion:
+    """Logical delete (3.1.0.7): a new version marks it deleted; history keeps every version."""
+    check_type(resource_type)
+    expected = parse_etag(if_match) if if_match else None
+    for _attempt in range(_RETRIES):
+        try:
+            with ctx.uow.write() as tx:
+                return delete_in(tx, ctx, actor=actor, resource_type=resource_type,
+                                 resource_id=resource_id, expected_version=expected)
+        except _Retry:
+            continue
+    raise errors.error(Category.CONFLICT, "Too many concurrent changes; try again")
+
+
+def delete_in(
+    tx: Transaction, ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str,
+    expected_version: int | None = None,
+) -> StoredVersion:
+    if resource_type in APPEND_ONLY_TYPES:
+        raise errors.error(Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never deleted")
+    current = tx.resources.current(resource_type, resource_id)
+    if current is None:
+        raise errors.not_found(f"{resource_type}/{resource_id} is not known")
+    _check_version(current, expected_version)
+    if current.deleted:
+        return current  # deleting twice changes nothing (3.1.0.7: idempotent)
+    previous = orjson.loads(current.content) if current.content else {}
+    now = _now(ctx)
+    try:
+        stored = tx.resources.new_version(current, None, now=now, method="DELETE")
+    except WardCareError as exc:
+        if exc.category == Category.PRECONDITION_FAILED and expected_version is None:
+            raise _Retry from exc
+        raise
+    _provenance(tx, stored, actor, previous, now)
+    return stored
+
+
+def _check_version(current: StoredVersion, expected: int | None) -> None:
+    if expected is not None and expected != current.version_id:
+        raise errors.error(
+            Category.PRECONDITION_FAILED,
+            f"{current.resource_type}/{current.id} is at version {current.version_id}, "
+            f"not {expected}: read it again and reapply the change",
+        )
+
+
+# -- search and history --------------------------------------------------------------------
+
+
+def search(
+    ctx: AppContext, *, actor: Actor, resource_type: str, params: list[tuple[str, str]]
+) -> SearchResult:
+    """Search (3.1.1) by GET or POST _search."""
+    check_type(resource_type)
+    query = parse_search(resource_type, params, ctx.search_parameters,
+                         default_count=ctx.settings.default_page_size,
+                         max_count=ctx.settings.max_page_size)
+    with ctx.uow.read() as tx:
+        return SearchResult(query, tx.resources.search(query))
+
+
+def history(
+    ctx: AppContext, *, actor: Actor, resource_type: str | None = None,
+    resource_id: str | None = None, params: list[tuple[str, str]],
+) -> HistoryResult:
+    """Instance, type and system history (3.1.0.11), newest first."""
+    if resource_type:
+        check_type(resource_type)
+    count, offset, since = ctx.settings.default_page_size, 0, None
+    for name, value in params:
+        if name in ("_count", "_offset"):
+            if not value.isdigit():
+                raise errors.invalid(f"{name} must be a whole number", name)
+            if name == "_count":
+                count = min(int(value), ctx.settings.max_page_size)
+            else:
+                offset = int(value)
+        elif name == "_since":
+            try:
+                since = date_range(value)[0]
+            except InvalidDate as exc:
+                raise errors.invalid(f"_since: {exc}", "_since") from exc
+        elif name not in ("_format", "_pretty"):
+            raise errors.invalid(f"Unknown history parameter {name!r}", name, code="not-supported")
+    with ctx.uow.read() as tx:
+        if resource_type and resource_id:
+            read_in_any = tx.resources.current(resource_type, resource_id)
+            if read_in_any is None:
+                raise errors.not_found(f"{resource_type}/{resource_id} is not known")
+        versions, total = tx.resources.history(
+            resource_type=resource_type, resource_id=resource_id, since=since, count=count,
+            offset=offset,
+        )
+    return HistoryResult(versions, total, count, offset)
+
+
+# -- shared --------------------------------------------------------------------------------
+
+
+def _now(ctx: AppContext) -> int:
+    return to_micros(ctx.clock.now())
+
+
+def patient_of(resource: dict[str, Any]) -> str | None:
+    """The patient a resource is about, as "Patient/id", for Provenance and audit."""
+    if resource.get("resourceType") == "Patient" and resource.get("id"):
+        return f"Patient/{resource['id']}"
+    for element in ("subject", "patient", "for", "beneficiary"):
+        ref = resource.get(element)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            target = split_reference(ref["reference"])
+            if target and target[0] == "Patient":
+                return f"Patient/{target[1]}"
+    return None
+
+
+def _provenance(
+    tx: Transaction, stored: StoredVersion, actor: Actor, resource: dict[str, Any], now: int
+) -> None:
+    if stored.resource_type in NO_PROVENANCE_TYPES:
+        return
+    patient = patient_of({**resource, "id": stored.id})
+    record_provenance(tx.resources, stored, actor, patient=patient, now=now)

@@ -1,0 +1,364 @@
+"""The versioned resource repository: every write a new immutable version, deletes logical.
+
+FHIR R4 RESTful API 3.1.0: create, read, vread, update, delete and history. The repository works
+inside a transaction it is given (see `unit_of_work`); it never commits. Search index rows are
+rewritten with each version, so search always sees the current version only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from wardcare import errors
+from wardcare.errors import Category
+from wardcare.fhir.dates import from_micros, instant
+from wardcare.fhir.indexing import IndexRows, index_resource
+from wardcare.fhir.search_parameters import SearchParameterRegistry
+from wardcare.fhir.search_query import Include, SearchQuery
+from wardcare.storage import search_sql
+from wardcare.storage.tables import (
+    INDEX_TABLES,
+    conditional_claims,
+    resource_versions,
+    resources,
+    search_date,
+    search_quantity,
+    search_reference,
+    search_string,
+    search_token,
+)
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    rid: int
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: int  # microseconds since the epoch, UTC
+    deleted: bool
+    method: str
+    content: bytes | None  # the resource JSON as served; None for a deleted version
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+    @property
+    def last_updated_instant(self) -> str:
+        return instant(from_micros(self.last_updated))
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    matches: list[StoredVersion]
+    included: list[StoredVersion]
+    total: int | None
+
+
+class ResourceRepository:
+    def __init__(self, connection: Connection, registry: SearchParameterRegistry) -> None:
+        self._conn = connection
+        self._registry = registry
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def current(self, resource_type: str, resource_id: str) -> StoredVersion | None:
+        """The current version (possibly a deletion), or None if the id was never used."""
+        row = self._conn.execute(
+            _versions_query().where(
+                resources.c.resource_type == resource_type,
+                resources.c.id == resource_id,
+                resource_versions.c.version_id == resources.c.version_id,
+            )
+        ).first()
+        return _stored(row) if row else None
+
+    def version(self, resource_type: str, resource_id: str, version_id: int) -> StoredVersion | None:
+        row = self._conn.execute(
+            _versions_query().where(
+                resources.c.resource_type == resource_type,
+                resources.c.id == resource_id,
+                resource_versions.c.version_id == version_id,
+            )
+        ).first()
+        return _stored(row) if row else None
+
+    def current_many(self, keys: Iterable[tuple[str, str]]) -> list[StoredVersion]:
+        """Current, not deleted versions of the given (type, id) pairs that exist."""
+        wanted = list(dict.fromkeys(keys))
+        found: list[StoredVersion] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._conn.execute(
+                _versions_query().where(
+                    tuple_(resources.c.resource_type, resources.c.id).in_(chunk),
+                    resource_versions.c.version_id == resources.c.version_id,
+                    ~resources.c.deleted,
+                )
+            )
+            found.extend(_stored(r) for r in rows)
+        return found
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def create(
+        self, resource: dict[str, Any], *, resource_id: str, now: int, method: str = "POST"
+    ) -> StoredVersion:
+        """Store version 1 of a new resource under the given id."""
+        resource_type = resource["resourceType"]
+        try:
+            with self._conn.begin_nested():
+                rid = self._conn.execute(
+                    insert(resources).values(
+                        resource_type=resource_type, id=resource_id, version_id=1,
+                        last_updated=now, deleted=False,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+        except IntegrityError as exc:
+            raise errors.error(
+                Category.CONFLICT, f"{resource_type}/{resource_id} already exists"
+            ) from exc
+        return self._write_version(rid, resource, resource_id, 1, now, method)
+
+    def new_version(
+        self,
+        current: StoredVersion,
+        resource: dict[str, Any] | None,
+        *,
+        now: int,
+        method: str,
+    ) -> StoredVersion:
+        """Write the version after `current` (a new content, or None for a delete).
+
+        Fails with PRECONDITION_FAILED if another writer got there first: the version check is
+        part of the UPDATE, so two concurrent writers can never both succeed from one version.
+        """
+        next_version = current.version_id + 1
+        result = self._conn.execute(
+            update(resources)
+            .where(resources.c.rid == current.rid, resources.c.version_id == current.version_id)
+            .values(version_id=next_version, last_updated=now, deleted=resource is None)
+        )
+        if result.rowcount != 1:
+            raise errors.error(
+                Category.PRECONDITION_FAILED,
+                f"{current.resource_type}/{current.id} changed since version {current.version_id}",
+            )
+        self._delete_index_rows(current.rid)
+        if resource is None:
+            self._conn.execute(
+                insert(resource_versions).values(
+                    rid=current.rid, version_id=next_version, resource_type=current.resource_type,
+                    last_updated=now, method=method, content=None,
+                )
+            )
+            return StoredVersion(current.rid, current.resource_type, current.id, next_version, now,
+                                 True, method, None)
+        return self._write_version(current.rid, resource, current.id, next_version, now, method)
+
+    def claim_criteria(self, resource_type: str, criteria: str, rid: int) -> bool:
+        """Claim If-None-Exist criteria for a new resource; False if another resource holds them."""
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(
+                    insert(conditional_claims).values(
+                        resource_type=resource_type, criteria=criteria, rid=rid
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def claim_holder(self, resource_type: str, criteria: str) -> StoredVersion | None:
+        row = self._conn.execute(
+            _versions_query().where(
+                resources.c.rid == select(conditional_claims.c.rid).where(
+                    conditional_claims.c.resource_type == resource_type,
+                    conditional_claims.c.criteria == criteria,
+                ).scalar_subquery(),
+                resource_versions.c.version_id == resources.c.version_id,
+            )
+        ).first()
+        return _stored(row) if row else None
+
+    def release_claim(self, resource_type: str, criteria: str) -> None:
+        """Forget a claim whose resource no longer matches its criteria (an index, not a record)."""
+        self._conn.execute(
+            delete(conditional_claims).where(
+                conditional_claims.c.resource_type == resource_type,
+                conditional_claims.c.criteria == criteria,
+            )
+        )
+
+    def _write_version(
+        self, rid: int, resource: dict[str, Any], resource_id: str, version_id: int, now: int,
+        method: str,
+    ) -> StoredVersion:
+        resource["id"] = resource_id
+        meta = dict(resource.get("meta") or {})
+        meta["versionId"] = str(version_id)
+        meta["lastUpdated"] = instant(from_micros(now))
+        resource["meta"] = meta
+        content = orjson.dumps(resource)
+        self._conn.execute(
+            insert(resource_versions).values(
+                rid=rid, version_id=version_id, resource_type=resource["resourceType"],
+                last_updated=now, method=method, content=content.decode(),
+            )
+        )
+        self._insert_index_rows(
+            rid, resource["resourceType"],
+            index_resource(resource, self._registry.indexed(resource["resourceType"])),
+        )
+        return StoredVersion(rid, resource["resourceType"], resource_id, version_id, now, False,
+                             method, content)
+
+    def _insert_index_rows(self, rid: int, resource_type: str, rows: IndexRows) -> None:
+        common = {"rid": rid, "resource_type": resource_type}
+        batches = (
+            (search_token, [{**common, "param": p, "system": s, "code": c} for p, s, c in rows.tokens]),
+            (search_string, [{**common, "param": p, "value_norm": n, "value": v}
+                             for p, n, v in rows.strings]),
+            (search_date, [{**common, "param": p, "low": lo, "high": hi} for p, lo, hi in rows.dates]),
+            (search_reference, [{**common, "param": p, "target_type": t, "target_id": i}
+                                for p, t, i in rows.references]),
+            (search_quantity, [{**common, "param": p, "value": v, "system": s, "code": c}
+                               for p, v, s, c in rows.quantities]),
+        )
+        for table, values in batches:
+            if values:
+                self._conn.execute(insert(table), values)
+
+    def _delete_index_rows(self, rid: int) -> None:
+        for table in INDEX_TABLES:
+            self._conn.execute(delete(table).where(table.c.rid == rid))
+
+    # -- search and history ------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        rids = search_sql.matching_rids(query).subquery()
+        total = None
+        if query.total != "none" or query.summary_count:
+            total = self._conn.execute(select(func.count()).select_from(rids)).scalar_one()
+        if query.summary_count:
+            return SearchPage([], [], total)
+        page = self._conn.execute(
+            _versions_query()
+            .where(
+                resources.c.rid.in_(select(rids.c.rid)),
+                resource_versions.c.version_id == resources.c.version_id,
+            )
+            .order_by(*search_sql.order_by(query))
+            .limit(query.count)
+            .offset(query.offset)
+        ).all()
+        matches = [_stored(r) for r in page]
+        included = self._includes(matches, query.includes, query.revincludes)
+        return SearchPage(matches, included, total)
+
+    def _includes(
+        self, matches: Sequence[StoredVersion], includes: list[Include], revincludes: list[Include]
+    ) -> list[StoredVersion]:
+        if not matches or not (includes or revincludes):
+            return []
+        rids = [m.rid for m in matches]
+        keys: list[tuple[str, str]] = []
+        ref = search_reference.c
+        for inc in includes:
+            condition = [ref.rid.in_(rids), ref.param == inc.param, ref.target_type != ""]
+            if inc.target_type:
+                condition.append(ref.target_type == inc.target_type)
+            keys.extend((t, i) for t, i in self._conn.execute(
+                select(ref.target_type, ref.target_id).where(*condition)
+            ))
+        revinclude_rids: list[int] = []
+        targets = [(m.resource_type, m.id) for m in matches]
+        for inc in revincludes:
+            revinclude_rids.extend(self._conn.execute(
+                select(ref.rid).where(
+                    ref.resource_type == inc.source_type,
+                    ref.param == inc.param,
+                    or_(*(and_(ref.target_type == t, ref.target_id == i) for t, i in targets)),
+                ).limit(1000)
+            ).scalars())
+        seen = {(m.resource_type, m.id) for m in matches}
+        found = self.current_many(k for k in keys if k not in seen)
+        if revinclude_rids:
+            rows = self._conn.execute(
+                _versions_query().where(
+                    resources.c.rid.in_(set(revinclude_rids)),
+                    resource_versions.c.version_id == resources.c.version_id,
+                    ~resources.c.deleted,
+                )
+            )
+            found.extend(_stored(r) for r in rows)
+        unique: dict[tuple[str, str], StoredVersion] = {}
+        for item in found:
+            if (item.resource_type, item.id) not in seen:
+                unique[(item.resource_type, item.id)] = item
+        return list(unique.values())
+
+    def history(
+        self,
+        *,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        since: int | None = None,
+        count: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[StoredVersion], int]:
+        """Versions newest first (FHIR R4 3.1.0.11), with the total number of versions."""
+        conditions = []
+        if resource_type:
+            conditions.append(resource_versions.c.resource_type == resource_type)
+        if resource_id:
+            conditions.append(resources.c.id == resource_id)
+        if since is not None:
+            conditions.append(resource_versions.c.last_updated >= since)
+        total = self._conn.execute(
+            select(func.count()).select_from(
+                resource_versions.join(resources, resources.c.rid == resource_versions.c.rid)
+            ).where(*conditions)
+        ).scalar_one()
+        rows = self._conn.execute(
+            _versions_query()
+            .where(*conditions)
+            .order_by(resource_versions.c.last_updated.desc(), resource_versions.c.rid.desc(),
+                      resource_versions.c.version_id.desc())
+            .limit(count)
+            .offset(offset)
+        )
+        return [_stored(r) for r in rows], total
+
+
+def _versions_query() -> Any:
+    return select(
+        resources.c.rid,
+        resources.c.resource_type,
+        resources.c.id,
+        resource_versions.c.version_id,
+        resource_versions.c.last_updated,
+        resource_versions.c.method,
+        resource_versions.c.content,
+    ).join(resource_versions, resource_versions.c.rid == resources.c.rid)
+
+
+def _stored(row: Row[Any]) -> StoredVersion:
+    content = row.content
+    return StoredVersion(
+        rid=row.rid,
+        resource_type=row.resource_type,
+        id=row.id,
+        version_id=row.version_id,
+        last_updated=row.last_updated,
+        deleted=content is None,
+        method=row.method,
+        content=content.encode() if content is not None else None,
+    )

@@ -1,0 +1,198 @@
+"""Translate a parsed FHIR search into SQL over the index tables (FHIR R4 3.1.1.5 matching rules).
+
+Every criterion becomes `rid IN (index lookup)`; the index tables are keyed so each lookup is an
+index range scan. Sorting by a date or string parameter reads the sort value per matching row
+through the (rid, param) index, so the cost follows the number of matches, not the store's size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
+
+from wardcare import errors
+from wardcare.fhir.search_parameters import ParamType
+from wardcare.fhir.search_query import (
+    Criterion,
+    DateValue,
+    QuantityValue,
+    ReferenceValue,
+    SearchQuery,
+    SortKey,
+    StringValue,
+    TokenValue,
+)
+from wardcare.storage.tables import (
+    resources,
+    search_date,
+    search_quantity,
+    search_reference,
+    search_string,
+    search_token,
+)
+
+_TABLE_FOR: dict[ParamType, Table] = {
+    ParamType.TOKEN: search_token,
+    ParamType.URI: search_token,
+    ParamType.STRING: search_string,
+    ParamType.DATE: search_date,
+    ParamType.REFERENCE: search_reference,
+    ParamType.QUANTITY: search_quantity,
+    ParamType.NUMBER: search_quantity,
+}
+
+
+def matching_rids(query: SearchQuery) -> Select[Any]:
+    """SELECT rid of every current, not deleted resource the criteria match."""
+    r = resources.c
+    conditions: list[ColumnElement[bool]] = [r.resource_type == query.resource_type, ~r.deleted]
+    for criterion in query.criteria:
+        conditions.append(_criterion(query.resource_type, criterion))
+    return select(r.rid).where(*conditions)
+
+
+def order_by(query: SearchQuery) -> list[ColumnElement[Any]]:
+    clauses: list[ColumnElement[Any]] = []
+    for key in query.sort:
+        clauses.append(_sort_value(query.resource_type, key))
+    clauses.append(resources.c.rid)  # a stable order, so paging never repeats or skips a row
+    return clauses
+
+
+def _sort_value(resource_type: str, key: SortKey) -> ColumnElement[Any]:
+    code = key.param.code
+    if code == "_lastUpdated":
+        column: ColumnElement[Any] = resources.c.last_updated
+    elif code == "_id":
+        column = resources.c.id
+    else:
+        table = _TABLE_FOR[key.param.type]
+        value_column = {
+            search_date.name: table.c.high if key.descending else table.c.low,
+            search_string.name: table.c.get("value_norm"),
+            search_token.name: table.c.get("code"),
+        }[table.name]
+        agg = func.max if key.descending else func.min
+        column = (
+            select(agg(value_column))
+            .where(table.c.rid == resources.c.rid, table.c.param == code)
+            .scalar_subquery()
+        )
+    # Resources without a value sort last either way.
+    return column.desc().nulls_last() if key.descending else column.asc().nulls_last()
+
+
+def _criterion(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
+    param = criterion.param
+    if param.code == "_id":
+        ids = [v.code for v in criterion.values if isinstance(v, TokenValue) and v.code]
+        if criterion.missing is not None:
+            return false() if criterion.missing else true()
+        condition = resources.c.id.in_(ids)
+        return not_(condition) if criterion.negate else condition
+    if param.code == "_lastUpdated":
+        lu = resources.c.last_updated
+        return or_(*(
+            _date_condition(lu, lu, v) for v in criterion.values if isinstance(v, DateValue)
+        ))
+    table = _TABLE_FOR[param.type]
+    base = [table.c.resource_type == resource_type, table.c.param == param.code]
+    if criterion.missing is not None:
+        present = resources.c.rid.in_(select(table.c.rid).where(*base))
+        return not_(present) if criterion.missing else present
+    value_conditions = [_value_condition(table, value) for value in criterion.values]
+    lookup = select(table.c.rid).where(*base, or_(*value_conditions))
+    if criterion.negate:
+        return resources.c.rid.not_in(lookup)
+    return resources.c.rid.in_(lookup)
+
+
+def _value_condition(table: Table, value: object) -> ColumnElement[bool]:
+    c = table.c
+    if isinstance(value, TokenValue):
+        parts: list[ColumnElement[bool]] = []
+        if value.code is not None:
+            parts.append(c.code == value.code)
+        if value.system_given:
+            parts.append(c.system == value.system if value.system else c.system.is_(None))
+        return and_(*parts) if parts else true()
+    if isinstance(value, StringValue):
+        if value.modifier == "exact":
+            return c.value == value.text  # type: ignore[no-any-return]
+        pattern = _escape_like(value.text)
+        pattern = f"%{pattern}%" if value.modifier == "contains" else f"{pattern}%"
+        return c.value_norm.like(pattern, escape="\\")  # type: ignore[no-any-return]
+    if isinstance(value, DateValue):
+        return _date_condition(c.low, c.high, value)
+    if isinstance(value, ReferenceValue):
+        by_id = c.target_id == value.target_id
+        if value.target_type is not None:
+            by_id = and_(c.target_type == value.target_type, by_id)
+        if value.canonical:
+            return or_(by_id, and_(c.target_type == "", c.target_id == value.canonical))
+        return by_id  # type: ignore[no-any-return]
+    if isinstance(value, QuantityValue):
+        condition = _quantity_condition(c.value, value)
+        if value.code:
+            condition = and_(condition, c.code == value.code)
+        if value.system:
+            condition = and_(condition, c.system == value.system)
+        return condition
+    raise errors.not_supported(f"search value {value!r} is not supported")
+
+
+def _date_condition(
+    low: ColumnElement[Any], high: ColumnElement[Any], v: DateValue
+) -> ColumnElement[bool]:
+    match v.prefix:
+        case "gt":
+            return high > v.high
+        case "lt":
+            return low < v.low
+        case "ge":
+            return high >= v.low
+        case "le":
+            return low <= v.high
+        case "sa":
+            return low > v.high
+        case "eb":
+            return high < v.low
+        case "ne":
+            return not_(and_(low >= v.low, high <= v.high))
+        case "ap":
+            return and_(low <= v.high, high >= v.low)
+    return and_(low >= v.low, high <= v.high)
+
+
+def _quantity_condition(column: ColumnElement[Any], v: QuantityValue) -> ColumnElement[bool]:
+    match v.prefix:
+        case "gt" | "sa":
+            return column > v.value
+        case "lt" | "eb":
+            return column < v.value
+        case "ge":
+            return column >= v.value
+        case "le":
+            return column <= v.value
+        case "ne":
+            return not_(column.between(v.low, v.high))
+        case "ap":  # "approximately": within 10% (3.1.1.4.2 leaves the margin to the server)
+            margin = abs(v.value) * 0.1
+            return column.between(v.value - margin, v.value + margin)
+    return column.between(v.low, v.high)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,132 @@
+"""The tables of the versioned FHIR store and its search indexes.
+
+`resources` holds one row per logical resource (its current version and whether it is deleted);
+`resource_versions` holds every version ever written, immutable (FHIR R4 RESTful API, "history").
+The search_* tables are filled when a version is written, from the search parameters in
+fhir_profiles/, so a search is an indexed join, never a scan of JSON.
+
+Instants are stored as integer microseconds since the Unix epoch (UTC): they compare and sort the
+same way on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants a BIGINT identity.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("rid", RowId, primary_key=True, autoincrement=True),
+    Column("resource_type", String(64), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("last_updated", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    UniqueConstraint("resource_type", "id"),
+    Index(None, "resource_type", "last_updated"),
+)
+
+resource_versions = Table(
+    "resource_versions",
+    metadata,
+    Column("rid", RowId, ForeignKey("resources.rid"), primary_key=True),
+    Column("version_id", Integer, primary_key=True, autoincrement=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("last_updated", BigInteger, nullable=False),
+    # POST, PUT or DELETE: the interaction that wrote this version.
+    Column("method", String(8), nullable=False),
+    # The resource JSON as served (with id and meta); NULL for a delete.
+    Column("content", Text, nullable=True),
+    Index(None, "resource_type", "last_updated"),
+    Index(None, "last_updated"),
+)
+
+
+def _index_table(name: str, *value_columns: Column[object], lookup: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("rid", RowId, ForeignKey("resources.rid"), nullable=False),
+        Column("resource_type", String(64), nullable=False),
+        Column("param", String(64), nullable=False),
+        *value_columns,
+        Index(f"ix_{name}_rid_param", "rid", "param"),
+        Index(f"ix_{name}_lookup", "resource_type", "param", *lookup),
+    )
+
+
+search_token = _index_table(
+    "search_token",
+    Column("system", String(255), nullable=True),
+    Column("code", String(255), nullable=True),
+    lookup=("code", "system", "rid"),
+)
+
+search_string = _index_table(
+    "search_string",
+    # Lower-cased, accents removed: FHIR string search is case- and accent-insensitive.
+    Column("value_norm", String(255), nullable=False),
+    Column("value", String(255), nullable=False),
+    lookup=("value_norm", "rid"),
+)
+
+search_date = _index_table(
+    "search_date",
+    # The instant range a date covers at its precision ("2026-11" = the whole of November).
+    Column("low", BigInteger, nullable=False),
+    Column("high", BigInteger, nullable=False),
+    lookup=("low", "high", "rid"),
+)
+
+search_reference = _index_table(
+    "search_reference",
+    Column("target_type", String(64), nullable=False),
+    Column("target_id", String(255), nullable=False),
+    lookup=("target_type", "target_id", "rid"),
+)
+Index("ix_search_reference_target", search_reference.c.target_type, search_reference.c.target_id)
+
+search_quantity = _index_table(
+    "search_quantity",
+    Column("value", Float, nullable=False),
+    Column("system", String(255), nullable=True),
+    Column("code", String(64), nullable=True),
+    lookup=("code", "value", "rid"),
+)
+
+# Conditional create (If-None-Exist) must create at most one resource even when requests race:
+# the normalised criteria are claimed here under a unique constraint, not searched then inserted.
+conditional_claims = Table(
+    "conditional_claims",
+    metadata,
+    Column("resource_type", String(64), primary_key=True),
+    Column("criteria", String(512), primary_key=True),
+    Column("rid", RowId, ForeignKey("resources.rid"), nullable=False),
+)
+
+INDEX_TABLES = (search_token, search_string, search_date, search_reference, search_quantity)

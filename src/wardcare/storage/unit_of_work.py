@@ -1,0 +1,52 @@
+"""The unit of work: one database transaction, committed only when the whole use case succeeds.
+
+`write()` takes the write lock up front on SQLite (see storage/database.py); `read()` is a plain
+transaction that sees one consistent snapshot of the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from wardcare import errors
+from wardcare.errors import Category
+from wardcare.fhir.search_parameters import SearchParameterRegistry
+from wardcare.storage.database import WRITE, is_sqlite
+from wardcare.storage.repository import ResourceRepository
+
+
+class Transaction:
+    def __init__(self, connection: Connection, registry: SearchParameterRegistry) -> None:
+        self.connection = connection
+        self.resources = ResourceRepository(connection, registry)
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, registry: SearchParameterRegistry) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(**{WRITE: True})
+        self._snapshot_reader = engine.execution_options(isolation_level="REPEATABLE READ")
+        self._registry = registry
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A transaction that commits if the block finishes and rolls back if it raises."""
+        try:
+            with self._writer.begin() as connection:
+                yield Transaction(connection, self._registry)
+        except OperationalError as exc:
+            raise errors.error(
+                Category.STORAGE, f"The record could not be saved: {exc.orig}"
+            ) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Transaction]:
+        """A read-only transaction over one snapshot (SQLite WAL readers always get one;
+        PostgreSQL needs REPEATABLE READ for it)."""
+        engine = self.engine if is_sqlite(self.engine) else self._snapshot_reader
+        with engine.connect() as connection, connection.begin():
+            yield Transaction(connection, self._registry)
