@@ -80,5 +80,7 @@ def _serve(settings: Settings) -> None:
     base = f"http://{settings.host}:{settings.http_port}"
     console.print(f"WardCare FHIR API:  [bold]{base}/fhir[/bold]  (metadata: {base}/fhir/metadata)")
     console.print(f"API documentation:  {base}/docs")
+    # No access log: every request is audited by WardCare itself, and formatting a log line per
+    # request costs throughput.
     uvicorn.run(create_app(context), host=settings.host, port=settings.http_port,
-                log_level="warning")
+                log_level="warning", access_log=False)

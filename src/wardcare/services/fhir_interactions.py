@@ -94,8 +94,9 @@ def create(
 
 def create_in(
     tx: Transaction, ctx: AppContext, *, actor: Actor, resource: dict[str, Any],
-    if_none_exist: str | None = None, resource_id: str | None = None,
+    if_none_exist: str | None = None, resource_id: str | None = None, client_id: bool = False,
 ) -> WriteResult:
+    """Create inside `tx`; `client_id` says the id was chosen by the client (update as create)."""
     resource_type = resource["resourceType"]
     criteria = None
     if if_none_exist:
@@ -105,7 +106,7 @@ def create_in(
             return WriteResult(existing, created=False)
     now = _now(ctx)
     stored = tx.resources.create(dict(resource), resource_id=resource_id or str(uuid.uuid4()),
-                                 now=now)
+                                 now=now, id_may_exist=client_id)
     if criteria is not None and not tx.resources.claim_criteria(resource_type, criteria,
                                                                 stored.rid):
         holder = tx.resources.claim_holder(resource_type, criteria)
@@ -220,7 +221,8 @@ def update_in(
             raise errors.error(Category.PRECONDITION_FAILED,
                                f"{resource_type}/{resource_id} does not exist (If-Match given)")
         try:
-            return create_in(tx, ctx, actor=actor, resource=resource, resource_id=resource_id)
+            return create_in(tx, ctx, actor=actor, resource=resource, resource_id=resource_id,
+                             client_id=True)
         except WardCareError as exc:
             if exc.category == Category.CONFLICT:  # created concurrently: update it instead
                 raise _Retry from exc

@@ -1,0 +1,101 @@
+"""Group commit for the embedded SQLite database.
+
+SQLite allows one writer at a time and a durable commit costs an fsync. When several requests
+write at once, each unit of work runs inside a SAVEPOINT of one shared transaction, and the last
+writer in the queue commits them all with a single fsync. No caller returns before the commit
+that holds its work has succeeded, so an acknowledgement still means "durably stored"; a unit
+that fails rolls back to its savepoint without touching the others; if the commit itself fails,
+every unit in it is told so and none is acknowledged.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+# A cap on one shared transaction, so a steady stream of writers still commits regularly.
+MAX_UNITS_PER_COMMIT = 64
+
+
+class _Batch:
+    def __init__(self, engine: Engine) -> None:
+        self.connection = engine.connect()
+        self.transaction = self.connection.begin()
+        self.units = 0
+        self.committed = threading.Event()
+        self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        try:
+            self.transaction.commit()
+        except BaseException as exc:  # any failure means nothing in the batch is stored
+            self.error = exc
+            try:
+                self.transaction.rollback()
+            except Exception:  # noqa: S110 - the commit error is the one to report
+                pass
+        finally:
+            self.connection.close()
+            self.committed.set()
+
+
+    def abandon(self) -> None:
+        """Roll back a batch that holds only the failed unit's work."""
+        try:
+            self.transaction.rollback()
+        finally:
+            self.connection.close()
+            self.committed.set()
+
+
+class GroupCommitWriter:
+    def __init__(self, writer_engine: Engine) -> None:
+        self._engine = writer_engine
+        self._writer_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._waiting = 0
+        self._batch: _Batch | None = None
+
+    @contextmanager
+    def unit(self) -> Iterator[Connection]:
+        with self._state_lock:
+            self._waiting += 1
+        self._writer_lock.acquire()
+        with self._state_lock:
+            self._waiting -= 1
+        stored = False
+        try:
+            batch = self._batch
+            if batch is None:
+                batch = self._batch = _Batch(self._engine)
+            batch.units += 1
+            if batch.units == 1:
+                # Alone in the batch so far: no savepoint needed, a failure discards the batch.
+                try:
+                    yield batch.connection
+                except BaseException:
+                    self._batch = None
+                    batch.abandon()
+                    raise
+            else:
+                savepoint = batch.connection.begin_nested()
+                try:
+                    yield batch.connection
+                except BaseException:
+                    savepoint.rollback()
+                    raise
+                savepoint.commit()
+            stored = True
+        finally:
+            with self._state_lock:
+                last = self._waiting == 0 or batch.units >= MAX_UNITS_PER_COMMIT
+            if last and self._batch is batch:
+                self._batch = None
+                batch.finish()
+            self._writer_lock.release()
+        batch.committed.wait()
+        if stored and batch.error is not None:
+            raise batch.error
