@@ -12,13 +12,16 @@ from rich.progress import Progress
 
 from wardcare.config import Settings
 
-app = typer.Typer(help="WardCare: nursing documentation and care planning (FHIR R4).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="WardCare: nursing documentation and care planning (FHIR R4).", no_args_is_help=True
+)
 console = Console()
 
 HostOpt = Annotated[str | None, typer.Option("--host", help="Address to listen on [WARDCARE_HOST]")]
 PortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP port [WARDCARE_HTTP_PORT]")]
-DbOpt = Annotated[str | None, typer.Option("--database", help="Database URL [WARDCARE_DATABASE_URL]")]
+DbOpt = Annotated[
+    str | None, typer.Option("--database", help="Database URL [WARDCARE_DATABASE_URL]")
+]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -64,8 +67,9 @@ def demo(
     else:
         hospital = build_hospital(HospitalSpec(), now=datetime.now(UTC))
         with Progress(console=console) as progress:
-            task = progress.add_task("Loading the synthetic hospital",
-                                     total=hospital.resource_count())
+            task = progress.add_task(
+                "Loading the synthetic hospital", total=hospital.resource_count()
+            )
             load_hospital(context, hospital, progress=lambda n: progress.advance(task, n))
     context.uow.engine.dispose()
     if not load_only:
@@ -82,5 +86,10 @@ def _serve(settings: Settings) -> None:
     console.print(f"API documentation:  {base}/docs")
     # No access log: every request is audited by WardCare itself, and formatting a log line per
     # request costs throughput.
-    uvicorn.run(create_app(context), host=settings.host, port=settings.http_port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(context),
+        host=settings.host,
+        port=settings.http_port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -19,7 +19,9 @@ class Category(StrEnum):
     CONFLICT = "conflict"  # e.g. a duplicate that must be unique
     PRECONDITION_FAILED = "precondition-failed"  # stale If-Match
     NOT_SUPPORTED = "not-supported"  # an interaction, type or parameter this server does not offer
-    NOT_ALLOWED = "not-allowed"  # an interaction the resource type refuses (e.g. editing Provenance)
+    NOT_ALLOWED = (
+        "not-allowed"  # an interaction the resource type refuses (e.g. editing Provenance)
+    )
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     STORAGE = "storage"  # the database failed: nothing was applied

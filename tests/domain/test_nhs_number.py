@@ -36,7 +36,9 @@ def test_remainder_giving_eleven_means_check_digit_zero() -> None:
 
 def test_nine_digits_with_check_digit_ten_never_form_a_valid_number() -> None:
     first_nine = next(
-        f"{n:09d}" for n in range(100000000, 100100000) if nhs_number.check_digit(f"{n:09d}") is None
+        f"{n:09d}"
+        for n in range(100000000, 100100000)
+        if nhs_number.check_digit(f"{n:09d}") is None
     )
     assert not any(nhs_number.is_valid(first_nine + str(d)) for d in range(10))
 

@@ -47,12 +47,10 @@ def create_app(context: AppContext) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
-        response = error_response(errors.error(Category.STORAGE, "Internal error; nothing was changed"))
+        response = error_response(
+            errors.error(Category.STORAGE, "Internal error; nothing was changed")
+        )
         response.status_code = 500
         return response
-
-    @app.on_event("shutdown")
-    def _dispose() -> None:
-        context.uow.engine.dispose()
 
     return app

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from wardcare.errors import WardCareError
 from wardcare.fhir.dates import from_micros
 from wardcare.fhir.outcomes import information, operation_outcome, status_for
-from wardcare.storage.repository import StoredVersion
+from wardcare.fhir.versions import StoredVersion
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 

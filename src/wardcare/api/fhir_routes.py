@@ -44,7 +44,9 @@ async def _body(request: Request) -> Any:
 @router.get("/metadata", summary="CapabilityStatement")
 async def metadata(ctx: ContextDep, base_url: BaseUrlDep) -> Response:
     statement = capability_statement(
-        base_url=base_url, search_parameters=ctx.search_parameters, profiles=ctx.profiles,
+        base_url=base_url,
+        search_parameters=ctx.search_parameters,
+        profiles=ctx.profiles,
         published=ctx.clock.now().date().isoformat(),
     )
     return fhir_response(statement)
@@ -67,10 +69,17 @@ async def system_history(
 ) -> Response:
     params = request.query_params.multi_items()
     result = await run_in_threadpool(lambda: fhir.history(ctx, actor=actor, params=params))
-    return fhir_response(bundles.history_bundle(
-        base_url=base_url, path="_history", versions=result.versions, total=result.total,
-        count=result.count, offset=result.offset, params=params,
-    ))
+    return fhir_response(
+        bundles.history_bundle(
+            base_url=base_url,
+            path="_history",
+            versions=result.versions,
+            total=result.total,
+            count=result.count,
+            offset=result.offset,
+            params=params,
+        )
+    )
 
 
 @router.get("/{resource_type}", summary="Search")
@@ -93,17 +102,28 @@ async def search_post(
 
 
 async def _search(
-    resource_type: str, params: list[tuple[str, str]], ctx: ContextDep, actor: ActorDep,
+    resource_type: str,
+    params: list[tuple[str, str]],
+    ctx: ContextDep,
+    actor: ActorDep,
     base_url: str,
 ) -> Response:
     result = await run_in_threadpool(
         lambda: fhir.search(ctx, actor=actor, resource_type=resource_type, params=params)
     )
-    return fhir_response(bundles.searchset(
-        base_url=base_url, resource_type=resource_type, params=params,
-        matches=result.page.matches, included=result.page.included, total=result.page.total,
-        count=result.query.count, offset=result.query.offset, elements=result.query.elements,
-    ))
+    return fhir_response(
+        bundles.searchset(
+            base_url=base_url,
+            resource_type=resource_type,
+            params=params,
+            matches=result.page.matches,
+            included=result.page.included,
+            total=result.page.total,
+            count=result.query.count,
+            offset=result.query.offset,
+            elements=result.query.elements,
+        )
+    )
 
 
 @router.post("/{resource_type}", summary="Create")
@@ -114,8 +134,13 @@ async def create(
     resource = await _body(request)
     if_none_exist = request.headers.get("if-none-exist")
     result = await run_in_threadpool(
-        lambda: fhir.create(ctx, actor=actor, resource=resource, resource_type=resource_type,
-                            if_none_exist=if_none_exist)
+        lambda: fhir.create(
+            ctx,
+            actor=actor,
+            resource=resource,
+            resource_type=resource_type,
+            if_none_exist=if_none_exist,
+        )
     )
     return written_response(request, result.stored, 201 if result.created else 200, base_url)
 
@@ -128,16 +153,21 @@ async def type_history(
     result = await run_in_threadpool(
         lambda: fhir.history(ctx, actor=actor, resource_type=resource_type, params=params)
     )
-    return fhir_response(bundles.history_bundle(
-        base_url=base_url, path=f"{resource_type}/_history", versions=result.versions,
-        total=result.total, count=result.count, offset=result.offset, params=params,
-    ))
+    return fhir_response(
+        bundles.history_bundle(
+            base_url=base_url,
+            path=f"{resource_type}/_history",
+            versions=result.versions,
+            total=result.total,
+            count=result.count,
+            offset=result.offset,
+            params=params,
+        )
+    )
 
 
 @router.get("/{resource_type}/{resource_id}", summary="Read")
-async def read(
-    resource_type: str, resource_id: str, ctx: ContextDep, actor: ActorDep
-) -> Response:
+async def read(resource_type: str, resource_id: str, ctx: ContextDep, actor: ActorDep) -> Response:
     stored = await run_in_threadpool(
         lambda: fhir.read(ctx, actor=actor, resource_type=resource_type, resource_id=resource_id)
     )
@@ -147,14 +177,24 @@ async def read(
 
 @router.put("/{resource_type}/{resource_id}", summary="Update (or create with a chosen id)")
 async def update(
-    resource_type: str, resource_id: str, request: Request, ctx: ContextDep, actor: ActorDep,
+    resource_type: str,
+    resource_id: str,
+    request: Request,
+    ctx: ContextDep,
+    actor: ActorDep,
     base_url: BaseUrlDep,
 ) -> Response:
     resource = await _body(request)
     if_match = request.headers.get("if-match")
     result = await run_in_threadpool(
-        lambda: fhir.update(ctx, actor=actor, resource_type=resource_type,
-                            resource_id=resource_id, resource=resource, if_match=if_match)
+        lambda: fhir.update(
+            ctx,
+            actor=actor,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            resource=resource,
+            if_match=if_match,
+        )
     )
     return written_response(request, result.stored, 201 if result.created else 200, base_url)
 
@@ -165,27 +205,43 @@ async def delete(
 ) -> Response:
     if_match = request.headers.get("if-match")
     stored = await run_in_threadpool(
-        lambda: fhir.delete(ctx, actor=actor, resource_type=resource_type,
-                            resource_id=resource_id, if_match=if_match)
+        lambda: fhir.delete(
+            ctx,
+            actor=actor,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            if_match=if_match,
+        )
     )
     return Response(status_code=204, headers={"ETag": stored.etag})
 
 
 @router.get("/{resource_type}/{resource_id}/_history", summary="Instance history")
 async def instance_history(
-    resource_type: str, resource_id: str, request: Request, ctx: ContextDep, actor: ActorDep,
+    resource_type: str,
+    resource_id: str,
+    request: Request,
+    ctx: ContextDep,
+    actor: ActorDep,
     base_url: BaseUrlDep,
 ) -> Response:
     params = request.query_params.multi_items()
     result = await run_in_threadpool(
-        lambda: fhir.history(ctx, actor=actor, resource_type=resource_type,
-                             resource_id=resource_id, params=params)
+        lambda: fhir.history(
+            ctx, actor=actor, resource_type=resource_type, resource_id=resource_id, params=params
+        )
     )
-    return fhir_response(bundles.history_bundle(
-        base_url=base_url, path=f"{resource_type}/{resource_id}/_history",
-        versions=result.versions, total=result.total, count=result.count, offset=result.offset,
-        params=params,
-    ))
+    return fhir_response(
+        bundles.history_bundle(
+            base_url=base_url,
+            path=f"{resource_type}/{resource_id}/_history",
+            versions=result.versions,
+            total=result.total,
+            count=result.count,
+            offset=result.offset,
+            params=params,
+        )
+    )
 
 
 @router.get("/{resource_type}/{resource_id}/_history/{version_id}", summary="Version read")
@@ -193,8 +249,13 @@ async def vread(
     resource_type: str, resource_id: str, version_id: str, ctx: ContextDep, actor: ActorDep
 ) -> Response:
     stored = await run_in_threadpool(
-        lambda: fhir.vread(ctx, actor=actor, resource_type=resource_type,
-                           resource_id=resource_id, version_id=version_id)
+        lambda: fhir.vread(
+            ctx,
+            actor=actor,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            version_id=version_id,
+        )
     )
     assert stored.content is not None
     return fhir_response(stored.content, headers=version_headers(stored))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from wardcare.domain.actor import Actor, ActorKind
+
 from wardcare.demo.synthetic_hospital import SyntheticHospital
+from wardcare.domain.actor import Actor, ActorKind
 from wardcare.fhir.search_query import parse_search
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
@@ -14,7 +15,10 @@ DEMO_LOADER = Actor(kind=ActorKind.SYSTEM, display="WardCare demo data loader")
 
 def hospital_is_loaded(ctx: AppContext, ward_code: str = "WARD7") -> bool:
     query = parse_search(
-        "Location", [("identifier", ward_code)], ctx.search_parameters, default_count=1,
+        "Location",
+        [("identifier", ward_code)],
+        ctx.search_parameters,
+        default_count=1,
         max_count=1,
     )
     with ctx.uow.read() as tx:

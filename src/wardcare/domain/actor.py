@@ -34,4 +34,6 @@ UNAUTHENTICATED_DEVELOPER = Actor(
     scopes=frozenset({"system/*.cruds"}),
 )
 
-WARDCARE_SYSTEM = Actor(kind=ActorKind.SYSTEM, display="WardCare", scopes=frozenset({"system/*.cruds"}))
+WARDCARE_SYSTEM = Actor(
+    kind=ActorKind.SYSTEM, display="WardCare", scopes=frozenset({"system/*.cruds"})
+)

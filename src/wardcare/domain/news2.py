@@ -97,7 +97,7 @@ class RiskBand(StrEnum):
         return self.value.upper()
 
 
-class ImplausibleVitalSign(ValueError):  # noqa: N818 (the name the project API uses)
+class ImplausibleVitalSign(ValueError):
     """A value that cannot be a real reading: it is rejected, never scored."""
 
     def __init__(self, parameter: Parameter, value: float, message: str) -> None:

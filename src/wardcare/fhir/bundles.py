@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import orjson
 
 from wardcare.fhir.dates import from_micros, instant
-from wardcare.storage.repository import StoredVersion
+from wardcare.fhir.versions import StoredVersion
 
 _STATUS_TEXT = {"POST": "201 Created", "PUT": "200 OK", "DELETE": "204 No Content"}
 
@@ -28,9 +28,13 @@ def resource_body(version: StoredVersion, elements: Sequence[str] = ()) -> Any:
     keep = {"resourceType", "id", "meta", *elements}
     subset = {k: v for k, v in full.items() if k in keep}
     meta = dict(subset.get("meta", {}))
-    meta["tag"] = [*meta.get("tag", []), {
-        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED",
-    }]
+    meta["tag"] = [
+        *meta.get("tag", []),
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+            "code": "SUBSETTED",
+        },
+    ]
     subset["meta"] = meta
     return subset
 
@@ -49,13 +53,20 @@ def searchset(
 ) -> bytes:
     links = [{"relation": "self", "url": _page_url(base_url, resource_type, params, count, offset)}]
     if offset > 0:
-        links.append({"relation": "previous",
-                      "url": _page_url(base_url, resource_type, params, count,
-                                       max(0, offset - count))})
+        links.append(
+            {
+                "relation": "previous",
+                "url": _page_url(base_url, resource_type, params, count, max(0, offset - count)),
+            }
+        )
     more = len(matches) == count and (total is None or offset + count < total)
     if more:
-        links.append({"relation": "next",
-                      "url": _page_url(base_url, resource_type, params, count, offset + count)})
+        links.append(
+            {
+                "relation": "next",
+                "url": _page_url(base_url, resource_type, params, count, offset + count),
+            }
+        )
     entries = [_entry(base_url, m, "match", elements) for m in matches]
     entries += [_entry(base_url, i, "include", ()) for i in included]
     bundle: dict[str, Any] = {
@@ -71,13 +82,21 @@ def searchset(
 
 
 def history_bundle(
-    *, base_url: str, path: str, versions: Sequence[StoredVersion], total: int, count: int,
-    offset: int, params: list[tuple[str, str]],
+    *,
+    base_url: str,
+    path: str,
+    versions: Sequence[StoredVersion],
+    total: int,
+    count: int,
+    offset: int,
+    params: list[tuple[str, str]],
 ) -> bytes:
     kept = [(k, v) for k, v in params if k not in ("_count", "_offset")]
 
     def url(at: int) -> str:
-        return f"{base_url}/{path}?" + urlencode([*kept, ("_count", str(count)), ("_offset", str(at))])
+        return f"{base_url}/{path}?" + urlencode(
+            [*kept, ("_count", str(count)), ("_offset", str(at))]
+        )
 
     links = [{"relation": "self", "url": url(offset)}]
     if offset + count < total:
@@ -92,15 +111,23 @@ def history_bundle(
             "url": v.resource_type if v.method == "POST" else f"{v.resource_type}/{v.id}",
         }
         entry["response"] = {
-            "status": _STATUS_TEXT[v.method] if v.method != "POST" or v.version_id == 1 else "200 OK",
+            "status": _STATUS_TEXT[v.method]
+            if v.method != "POST" or v.version_id == 1
+            else "200 OK",
             "etag": v.etag,
             "lastModified": instant(from_micros(v.last_updated)),
         }
         entries.append(entry)
-    return orjson.dumps({
-        "resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "history", "total": total,
-        "link": links, "entry": entries,
-    })
+    return orjson.dumps(
+        {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "type": "history",
+            "total": total,
+            "link": links,
+            "entry": entries,
+        }
+    )
 
 
 def _entry(base_url: str, version: StoredVersion, mode: str, elements: Sequence[str]) -> Any:

@@ -15,7 +15,10 @@ from wardcare.fhir.search_parameters import ParamType, SearchParameterRegistry
 
 
 def capability_statement(
-    *, base_url: str, search_parameters: SearchParameterRegistry, profiles: ProfileRegistry,
+    *,
+    base_url: str,
+    search_parameters: SearchParameterRegistry,
+    profiles: ProfileRegistry,
     published: str,
 ) -> dict[str, Any]:
     return {
@@ -28,19 +31,21 @@ def capability_statement(
         "implementation": {"description": "WardCare nursing record FHIR API", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "rest": [{
-            "mode": "server",
-            "documentation": (
-                "Every write creates a new version with a Provenance; deletes are logical and "
-                "history is kept. Unknown search parameters are rejected with 400."
-            ),
-            "resource": [
-                _resource(t, search_parameters, profiles) for t in SERVED_TYPES
-            ],
-            "interaction": [
-                {"code": "transaction"}, {"code": "batch"}, {"code": "history-system"},
-            ],
-        }],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Every write creates a new version with a Provenance; deletes are logical and "
+                    "history is kept. Unknown search parameters are rejected with 400."
+                ),
+                "resource": [_resource(t, search_parameters, profiles) for t in SERVED_TYPES],
+                "interaction": [
+                    {"code": "transaction"},
+                    {"code": "batch"},
+                    {"code": "history-system"},
+                ],
+            }
+        ],
     }
 
 
@@ -65,8 +70,12 @@ def _resource(
         "searchInclude": [f"{resource_type}:{code}" for code in reference_params],
         "searchRevInclude": ["Provenance:target"],
         "searchParam": [
-            {"name": p.code, "definition": p.url, "type": p.type.value,
-             "documentation": p.description}
+            {
+                "name": p.code,
+                "definition": p.url,
+                "type": p.type.value,
+                "documentation": p.description,
+            }
             for p in params.values()
         ],
     }

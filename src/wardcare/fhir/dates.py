@@ -68,7 +68,13 @@ def date_range(value: str) -> tuple[int, int]:
             fraction = g["f"] or ""
             micro = int((fraction + "000000")[:6]) if fraction else 0
             start = datetime(
-                year, int(g["m"]), int(g["d"]), int(g["H"]), int(g["M"]), int(g["S"] or 0), micro,
+                year,
+                int(g["m"]),
+                int(g["d"]),
+                int(g["H"]),
+                int(g["M"]),
+                int(g["S"] or 0),
+                micro,
                 tzinfo=tz,
             )
             if g["S"] is None:

@@ -59,7 +59,9 @@ def compile_path(expression: str) -> ElementPath:
 
 
 def _split_union(expression: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in expression:
         depth += ch == "("
         depth -= ch == ")"
@@ -75,8 +77,8 @@ def _split_union(expression: str) -> list[str]:
 def _compile_branch(text: str) -> tuple[str, tuple[Step, ...]]:
     infix = _AS_INFIX.match(text)
     if infix:
-        root, steps = _compile_branch(infix.group(1))
-        return root, (*steps, _of_type(infix.group(2)))
+        root, inner = _compile_branch(infix.group(1))
+        return root, (*inner, _of_type(infix.group(2)))
     tokens = _split_dots(text)
     root, rest = tokens[0], tokens[1:]
     if not re.fullmatch(r"[A-Z][A-Za-z]+", root):
@@ -92,12 +94,16 @@ def _compile_branch(text: str) -> tuple[str, tuple[Step, ...]]:
         elif _NAME.match(token):
             steps.append(_child(token))
         else:
-            raise UnsupportedExpression(f"{token!r} in {text!r} is outside WardCare's FHIRPath subset")
+            raise UnsupportedExpression(
+                f"{token!r} in {text!r} is outside WardCare's FHIRPath subset"
+            )
     return root, tuple(steps)
 
 
 def _split_dots(text: str) -> list[str]:
-    tokens, depth, current = [], 0, []
+    tokens: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         depth += ch == "("
         depth -= ch == ")"

@@ -16,8 +16,19 @@ from typing import Any
 
 from wardcare.errors import Issue
 
-_SUPPORTED_KEYS = {"id", "path", "min", "max", "type", "slicing", "sliceName", "short",
-                   "definition", "comment", "mustSupport"}
+_SUPPORTED_KEYS = {
+    "id",
+    "path",
+    "min",
+    "max",
+    "type",
+    "slicing",
+    "sliceName",
+    "short",
+    "definition",
+    "comment",
+    "mustSupport",
+}
 VITAL_SIGNS_CATEGORY = ("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs")
 
 
@@ -55,7 +66,9 @@ class Profile:
             nodes = [child for node in nodes for child in self._children(node, step, slice_id)]
         return nodes
 
-    def _children(self, node: tuple[Any, str], step: str, slice_id: str) -> Iterator[tuple[Any, str]]:
+    def _children(
+        self, node: tuple[Any, str], step: str, slice_id: str
+    ) -> Iterator[tuple[Any, str]]:
         value, path = node
         if not isinstance(value, dict):
             return
@@ -99,23 +112,30 @@ class Profile:
             for key, _v in present:
                 chosen = key[len(name) - 3 :]
                 if chosen.lower() not in allowed:
-                    issues.append(Issue(
-                        f"{label}: {parent_path}.{key} must be one of {', '.join(rule.types)}",
-                        (f"{parent_path}.{key}",), "structure",
-                    ))
+                    issues.append(
+                        Issue(
+                            f"{label}: {parent_path}.{key} must be one of {', '.join(rule.types)}",
+                            (f"{parent_path}.{key}",),
+                            "structure",
+                        )
+                    )
         for item, path in instances:
             if rule.fixed is not None and item != rule.fixed:
                 issues.append(Issue(f"{label}: {path} must be {rule.fixed!r}", (path,), "value"))
             if rule.pattern is not None and not matches_pattern(item, rule.pattern):
-                issues.append(Issue(f"{label}: {path} must match {_describe(rule.pattern)}",
-                                    (path,), "value"))
-            if rule.target_types and isinstance(item, dict):
-                ref = item.get("reference")
-                if isinstance(ref, str) and ref.split("/")[0] not in rule.target_types:
-                    issues.append(Issue(
+                issues.append(
+                    Issue(f"{label}: {path} must match {_describe(rule.pattern)}", (path,), "value")
+                )
+            ref = item.get("reference") if isinstance(item, dict) else None
+            wrong_target = isinstance(ref, str) and ref.split("/")[0] not in rule.target_types
+            if rule.target_types and wrong_target:
+                issues.append(
+                    Issue(
                         f"{label}: {path} must refer to {' or '.join(rule.target_types)}",
-                        (path,), "value",
-                    ))
+                        (path,),
+                        "value",
+                    )
+                )
         return issues
 
 
@@ -123,9 +143,9 @@ def _element_values(value: dict[str, Any], name: str, slice_name: str) -> Iterat
     if name.endswith("[x]"):
         base = name[:-3]
         for key, child in value.items():
-            if key.startswith(base) and len(key) > len(base) and key[len(base)].isupper():
-                if not slice_name or key == slice_name:
-                    yield key, child
+            is_choice = key.startswith(base) and len(key) > len(base) and key[len(base)].isupper()
+            if is_choice and (not slice_name or key == slice_name):
+                yield key, child
     elif name in value:
         yield name, value[name]
 
@@ -165,27 +185,34 @@ def load_profile(path: Path) -> Profile:
         fixed_keys = [k for k in element if k.startswith("fixed")]
         unknown = set(element) - _SUPPORTED_KEYS - set(pattern_keys) - set(fixed_keys)
         if unknown:
-            raise ValueError(f"{path.name}: element {element_id!r} uses {sorted(unknown)}, "
-                             "which WardCare's profile checker does not evaluate")
+            raise ValueError(
+                f"{path.name}: element {element_id!r} uses {sorted(unknown)}, "
+                "which WardCare's profile checker does not evaluate"
+            )
         pattern = element[pattern_keys[0]] if pattern_keys else None
         if element.get("sliceName"):
             slice_patterns[element_id] = pattern
         types = tuple(t["code"] for t in element.get("type", ()))
         targets = tuple(
-            p.rsplit("/", 1)[-1] for t in element.get("type", ()) for p in t.get("targetProfile", ())
+            p.rsplit("/", 1)[-1]
+            for t in element.get("type", ())
+            for p in t.get("targetProfile", ())
         )
-        rules.append(ElementRule(
-            steps=tuple(element_id.split(".")[1:]),
-            min=int(element.get("min", 0)),
-            max=element.get("max"),
-            fixed=element[fixed_keys[0]] if fixed_keys else None,
-            pattern=pattern,
-            types=types,
-            target_types=targets,
-            slice_name=element.get("sliceName"),
-        ))
-    return Profile(sd["url"], resource_type, sd.get("title", sd["name"]), tuple(rules),
-                   slice_patterns)
+        rules.append(
+            ElementRule(
+                steps=tuple(element_id.split(".")[1:]),
+                min=int(element.get("min", 0)),
+                max=element.get("max"),
+                fixed=element[fixed_keys[0]] if fixed_keys else None,
+                pattern=pattern,
+                types=types,
+                target_types=targets,
+                slice_name=element.get("sliceName"),
+            )
+        )
+    return Profile(
+        sd["url"], resource_type, sd.get("title", sd["name"]), tuple(rules), slice_patterns
+    )
 
 
 class ProfileRegistry:
@@ -217,4 +244,6 @@ def _has_vital_signs_category(resource: dict[str, Any]) -> bool:
 
 
 def load_profiles(folder: Path) -> ProfileRegistry:
-    return ProfileRegistry([load_profile(p) for p in sorted(folder.glob("StructureDefinition-*.json"))])
+    return ProfileRegistry(
+        [load_profile(p) for p in sorted(folder.glob("StructureDefinition-*.json"))]
+    )

@@ -38,12 +38,18 @@ class SearchParam:
 
 BUILT_IN = {
     "_id": SearchParam(
-        "_id", ParamType.TOKEN, "http://hl7.org/fhir/SearchParameter/Resource-id",
-        "Logical id", compile_path("Resource.id"),
+        "_id",
+        ParamType.TOKEN,
+        "http://hl7.org/fhir/SearchParameter/Resource-id",
+        "Logical id",
+        compile_path("Resource.id"),
     ),
     "_lastUpdated": SearchParam(
-        "_lastUpdated", ParamType.DATE, "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
-        "When the resource version last changed", compile_path("Resource.meta.lastUpdated"),
+        "_lastUpdated",
+        ParamType.DATE,
+        "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+        "When the resource version last changed",
+        compile_path("Resource.meta.lastUpdated"),
     ),
 }
 

@@ -18,8 +18,18 @@ from wardcare.fhir.search_parameters import ParamType, SearchParam, SearchParame
 
 Prefix = Literal["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
 _PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
-_RESULT_PARAMS = {"_count", "_offset", "_sort", "_include", "_revinclude", "_total", "_summary",
-                  "_elements", "_format", "_pretty"}
+_RESULT_PARAMS = {
+    "_count",
+    "_offset",
+    "_sort",
+    "_include",
+    "_revinclude",
+    "_total",
+    "_summary",
+    "_elements",
+    "_format",
+    "_pretty",
+}
 
 
 @dataclass(frozen=True)
@@ -117,8 +127,11 @@ def parse_search(
             continue
         param = known.get(name)
         if param is None:
-            raise _bad(f"Unknown search parameter {raw_name!r} for {resource_type}", raw_name,
-                       code="not-supported")
+            raise _bad(
+                f"Unknown search parameter {raw_name!r} for {resource_type}",
+                raw_name,
+                code="not-supported",
+            )
         query.criteria.append(_criterion(param, modifier, raw_value, raw_name))
     return query
 
@@ -143,7 +156,11 @@ def _result_param(
         for key in filter(None, value.split(",")):
             descending = key.startswith("-")
             param = known.get(key.lstrip("-"))
-            if param is None or param.type not in (ParamType.DATE, ParamType.STRING, ParamType.TOKEN):
+            if param is None or param.type not in (
+                ParamType.DATE,
+                ParamType.STRING,
+                ParamType.TOKEN,
+            ):
                 raise _bad(f"Cannot sort {query.resource_type} by {key!r}", "_sort")
             query.sort.append(SortKey(param, descending))
     elif name in ("_include", "_revinclude"):
@@ -157,15 +174,20 @@ def _result_param(
         if value == "count":
             query.summary_count = True
         elif value != "false":
-            raise _bad(f"_summary={value} is not supported (count and false are)", name,
-                       code="not-supported")
+            raise _bad(
+                f"_summary={value} is not supported (count and false are)",
+                name,
+                code="not-supported",
+            )
     elif name == "_elements":
         query.elements = tuple(e.strip() for e in value.split(",") if e.strip())
     elif name == "_format" and value not in ("json", "application/json", "application/fhir+json"):
         raise _bad(f"Only JSON is served, not _format={value}", name, code="not-supported")
 
 
-def _include(value: str, name: str, resource_type: str, registry: SearchParameterRegistry) -> Include:
+def _include(
+    value: str, name: str, resource_type: str, registry: SearchParameterRegistry
+) -> Include:
     parts = value.split(":")
     if value == "*" or len(parts) not in (2, 3):
         raise _bad(f"{name}={value!r} must be Type:param or Type:param:TargetType", name)
@@ -190,11 +212,12 @@ def _criterion(param: SearchParam, modifier: str, raw: str, name: str) -> Criter
         modifier = ""
     allowed = {ParamType.STRING: ("", "exact", "contains")}.get(param.type, ("",))
     if param.type == ParamType.REFERENCE and modifier and modifier[:1].isupper():
-        values = tuple(_reference(v, param, modifier, name) for v in _split_or(raw))
-        return Criterion(param, values)
+        references = tuple(_reference(v, param, modifier, name) for v in _split_or(raw))
+        return Criterion(param, references)
     if modifier not in allowed:
-        raise _bad(f"Modifier :{modifier} is not supported on {param.code}", name,
-                   code="not-supported")
+        raise _bad(
+            f"Modifier :{modifier} is not supported on {param.code}", name, code="not-supported"
+        )
     values = tuple(_value(param, modifier, v, name) for v in _split_or(raw))
     if not values:
         raise _bad(f"Search parameter {name} has no value", name)

@@ -24,13 +24,43 @@ from wardcare.fhir.profiles import ProfileRegistry
 from wardcare.fhir.resource_types import is_served
 
 # Element types whose required bindings apply wherever the type is used.
-_DATATYPES = frozenset({
-    "HumanName", "Identifier", "ContactPoint", "Address", "Quantity", "Narrative", "Duration",
-    "Age", "Count", "Distance", "SimpleQuantity", "Money", "Timing", "TimingRepeat", "Attachment",
-    "Period", "Reference", "Coding", "CodeableConcept", "Annotation", "Meta", "Extension",
-    "ContactDetail", "UsageContext", "RelatedArtifact", "Dosage", "Expression", "TriggerDefinition",
-    "DataRequirement", "Signature", "SampledData", "Range", "Ratio",
-})
+_DATATYPES = frozenset(
+    {
+        "HumanName",
+        "Identifier",
+        "ContactPoint",
+        "Address",
+        "Quantity",
+        "Narrative",
+        "Duration",
+        "Age",
+        "Count",
+        "Distance",
+        "SimpleQuantity",
+        "Money",
+        "Timing",
+        "TimingRepeat",
+        "Attachment",
+        "Period",
+        "Reference",
+        "Coding",
+        "CodeableConcept",
+        "Annotation",
+        "Meta",
+        "Extension",
+        "ContactDetail",
+        "UsageContext",
+        "RelatedArtifact",
+        "Dosage",
+        "Expression",
+        "TriggerDefinition",
+        "DataRequirement",
+        "Signature",
+        "SampledData",
+        "Range",
+        "Ratio",
+    }
+)
 
 
 def parse_json(body: bytes) -> Any:
@@ -69,8 +99,9 @@ class ResourceValidator:
                 "resourceType",
             )
         if not is_served(resource_type):
-            raise errors.not_supported(f"WardCare does not store {resource_type} resources",
-                                       "resourceType")
+            raise errors.not_supported(
+                f"WardCare does not store {resource_type} resources", "resourceType"
+            )
         return resource_type
 
     def _check_structure(self, resource: dict[str, Any], resource_type: str) -> BaseModel:
@@ -80,6 +111,13 @@ class ResourceValidator:
             raise WardCareError(
                 Category.INVALID,
                 [_issue_from_pydantic(resource_type, e) for e in exc.errors(include_url=False)],
+            ) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            # fhir.resources raises KeyError for an unknown resourceType nested in `contained`
+            # or a Bundle entry, instead of a validation error.
+            raise errors.invalid(
+                f"{resource_type} is not valid FHIR R4: unrecognised content ({exc})",
+                resource_type, code="structure",
             ) from None
         return model
 
@@ -91,7 +129,10 @@ class ResourceValidator:
 
 
 def _walk_bindings(
-    model: BaseModel, element: str, fhirpath: str, bindings: dict[str, frozenset[str]],
+    model: BaseModel,
+    element: str,
+    fhirpath: str,
+    bindings: dict[str, frozenset[str]],
     issues: list[Issue],
 ) -> None:
     for name, field in type(model).model_fields.items():
@@ -109,11 +150,14 @@ def _walk_bindings(
             elif isinstance(item, str):
                 allowed = bindings.get(f"{element}.{json_name}")
                 if allowed is not None and item not in allowed:
-                    issues.append(Issue(
-                        f"{path} = {item!r} is not in the required value set "
-                        f"({', '.join(sorted(allowed))})",
-                        (path,), "code-invalid",
-                    ))
+                    issues.append(
+                        Issue(
+                            f"{path} = {item!r} is not in the required value set "
+                            f"({', '.join(sorted(allowed))})",
+                            (path,),
+                            "code-invalid",
+                        )
+                    )
 
 
 def _issue_from_pydantic(resource_type: str, err: Any) -> Issue:
@@ -125,7 +169,9 @@ def _issue_from_pydantic(resource_type: str, err: Any) -> Issue:
     if kind in ("missing", "model_field_validation.missing"):
         return Issue(f"{path} is required", (path,), "required")
     if kind == "extra_forbidden":
-        return Issue(f"{path} is not an element of {resource_type} in FHIR R4", (path,), "structure")
+        return Issue(
+            f"{path} is not an element of {resource_type} in FHIR R4", (path,), "structure"
+        )
     return Issue(f"{path}: {message}", (path,), "value")
 
 

@@ -18,10 +18,11 @@ import orjson
 from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.errors import Category, Issue, WardCareError
+from wardcare.fhir.bundles import searchset
 from wardcare.fhir.outcomes import operation_outcome, status_for
+from wardcare.fhir.versions import StoredVersion
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
-from wardcare.storage.repository import StoredVersion
 from wardcare.storage.unit_of_work import Transaction
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -49,7 +50,9 @@ def process_bundle(ctx: AppContext, *, actor: Actor, bundle: Any, base_url: str)
         raise errors.invalid("POST to the base URL takes a Bundle", "resourceType")
     kind = bundle.get("type")
     if kind not in ("batch", "transaction"):
-        raise errors.invalid(f"Bundle.type must be batch or transaction, not {kind!r}", "Bundle.type")
+        raise errors.invalid(
+            f"Bundle.type must be batch or transaction, not {kind!r}", "Bundle.type"
+        )
     raw_entries = bundle.get("entry", [])
     if not isinstance(raw_entries, list):
         raise errors.invalid("Bundle.entry must be a list", "Bundle.entry")
@@ -66,34 +69,55 @@ def _parse_entry(index: int, raw: Any, base_url: str) -> _Entry:
     method = request.get("method")
     url = request.get("url")
     if method not in _ORDER or method in ("PATCH", "HEAD"):
-        raise errors.invalid(f"{where}.request.method {method!r} is not supported",
-                             f"{where}.request.method", code="not-supported")
+        raise errors.invalid(
+            f"{where}.request.method {method!r} is not supported",
+            f"{where}.request.method",
+            code="not-supported",
+        )
     if not isinstance(url, str) or not url:
-        raise errors.invalid(f"{where}.request.url is required", f"{where}.request.url",
-                             code="required")
+        raise errors.invalid(
+            f"{where}.request.url is required", f"{where}.request.url", code="required"
+        )
     if url.startswith(base_url):
-        url = url[len(base_url):]
+        url = url[len(base_url) :]
     parts = urlsplit(url.lstrip("/"))
     segments = [s for s in parts.path.split("/") if s]
     query = parse_qsl(parts.query, keep_blank_values=True) if "?" in url else None
     if not segments:
-        raise errors.invalid(f"{where}.request.url {url!r} names no resource type",
-                             f"{where}.request.url")
+        raise errors.invalid(
+            f"{where}.request.url {url!r} names no resource type", f"{where}.request.url"
+        )
     resource_id = segments[1] if len(segments) > 1 else None
     version = segments[3] if len(segments) > 3 and segments[2] == "_history" else None
     resource = raw.get("resource")
     if method in ("POST", "PUT") and not isinstance(resource, dict):
-        raise errors.invalid(f"{where}.resource is required for {method}", f"{where}.resource",
-                             code="required")
+        raise errors.invalid(
+            f"{where}.resource is required for {method}", f"{where}.resource", code="required"
+        )
     if method == "PUT" and resource_id is None:
-        raise errors.invalid(f"{where}: PUT needs Type/id (conditional update is not supported)",
-                             f"{where}.request.url", code="not-supported")
+        raise errors.invalid(
+            f"{where}: PUT needs Type/id (conditional update is not supported)",
+            f"{where}.request.url",
+            code="not-supported",
+        )
     if method == "DELETE" and resource_id is None:
-        raise errors.invalid(f"{where}: DELETE needs Type/id (conditional delete is not supported)",
-                             f"{where}.request.url", code="not-supported")
-    return _Entry(index, method, segments[0], resource_id, version, query,
-                  resource if isinstance(resource, dict) else None, raw.get("fullUrl"),
-                  request.get("ifNoneExist"), request.get("ifMatch"))
+        raise errors.invalid(
+            f"{where}: DELETE needs Type/id (conditional delete is not supported)",
+            f"{where}.request.url",
+            code="not-supported",
+        )
+    return _Entry(
+        index,
+        method,
+        segments[0],
+        resource_id,
+        version,
+        query,
+        resource if isinstance(resource, dict) else None,
+        raw.get("fullUrl"),
+        request.get("ifNoneExist"),
+        request.get("ifMatch"),
+    )
 
 
 def _validate(ctx: AppContext, entry: _Entry) -> None:
@@ -105,8 +129,12 @@ def _validate(ctx: AppContext, entry: _Entry) -> None:
     except WardCareError as exc:
         prefix = f"Bundle.entry[{entry.index}].resource"
         exc.issues = [
-            Issue(i.message, tuple(prefix + e[e.find("."):] if "." in e else prefix
-                                   for e in i.expression) or (prefix,), i.code)
+            Issue(
+                i.message,
+                tuple(prefix + e[e.find(".") :] if "." in e else prefix for e in i.expression)
+                or (prefix,),
+                i.code,
+            )
             for i in exc.issues
         ]
         raise
@@ -129,10 +157,15 @@ def _batch(ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str)
             responses.append(_apply_alone(ctx, actor, entry, base_url))
         except WardCareError as exc:
             status = status_for(exc)
-            responses.append({"response": {"status": str(status),
-                                           "outcome": operation_outcome(exc)}})
-    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "batch-response",
-            "entry": responses}
+            responses.append(
+                {"response": {"status": str(status), "outcome": operation_outcome(exc)}}
+            )
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "batch-response",
+        "entry": responses,
+    }
 
 
 def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) -> dict[str, Any]:
@@ -140,18 +173,34 @@ def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) ->
         return _get(ctx, actor, entry, base_url, tx=None)
     if entry.method == "POST":
         assert entry.resource is not None
-        result = fhir.create(ctx, actor=actor, resource=entry.resource,
-                             resource_type=entry.resource_type, if_none_exist=entry.if_none_exist)
+        result = fhir.create(
+            ctx,
+            actor=actor,
+            resource=entry.resource,
+            resource_type=entry.resource_type,
+            if_none_exist=entry.if_none_exist,
+        )
         return _written(result.stored, 201 if result.created else 200)
     if entry.method == "PUT":
-        assert entry.resource is not None and entry.resource_id is not None
-        result = fhir.update(ctx, actor=actor, resource_type=entry.resource_type,
-                             resource_id=entry.resource_id, resource=entry.resource,
-                             if_match=entry.if_match)
+        assert entry.resource is not None
+        assert entry.resource_id is not None
+        result = fhir.update(
+            ctx,
+            actor=actor,
+            resource_type=entry.resource_type,
+            resource_id=entry.resource_id,
+            resource=entry.resource,
+            if_match=entry.if_match,
+        )
         return _written(result.stored, 201 if result.created else 200)
     assert entry.resource_id is not None
-    fhir.delete(ctx, actor=actor, resource_type=entry.resource_type,
-                resource_id=entry.resource_id, if_match=entry.if_match)
+    fhir.delete(
+        ctx,
+        actor=actor,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        if_match=entry.if_match,
+    )
     return {"response": {"status": "204 No Content"}}
 
 
@@ -173,11 +222,15 @@ def _transaction(
         except WardCareError as exc:
             if exc.category == Category.CONFLICT and "concurrent" in exc.message:
                 continue
-            raise _at_entry(exc, entries)
+            raise _at_entry(exc, entries) from None
     else:
         raise errors.error(Category.CONFLICT, "Too many concurrent changes; try again")
-    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "transaction-response",
-            "entry": [e.response for e in entries]}
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "transaction-response",
+        "entry": [e.response for e in entries],
+    }
 
 
 def _at_entry(exc: WardCareError, entries: list[_Entry]) -> WardCareError:
@@ -185,8 +238,11 @@ def _at_entry(exc: WardCareError, entries: list[_Entry]) -> WardCareError:
     if failing is None:
         return exc
     exc.issues = [
-        Issue(f"Bundle.entry[{failing}]: {i.message}", i.expression or (f"Bundle.entry[{failing}]",),
-              i.code)
+        Issue(
+            f"Bundle.entry[{failing}]: {i.message}",
+            i.expression or (f"Bundle.entry[{failing}]",),
+            i.code,
+        )
         for i in exc.issues
     ]
     return exc
@@ -200,7 +256,8 @@ def _check_unique_targets(entries: list[_Entry]) -> None:
             if key in seen:
                 raise errors.invalid(
                     f"Bundle.entry[{entry.index}] changes {key[0]}/{key[1]} a second time "
-                    "in one transaction", f"Bundle.entry[{entry.index}]",
+                    "in one transaction",
+                    f"Bundle.entry[{entry.index}]",
                 )
             seen.add(key)
 
@@ -229,15 +286,25 @@ def _apply_transaction(
 
 
 def _apply_in(
-    tx: Transaction, ctx: AppContext, actor: Actor, entry: _Entry, base_url: str,
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    entry: _Entry,
+    base_url: str,
     references: dict[str, str],
 ) -> dict[str, Any]:
     if entry.method == "GET":
         return _get(ctx, actor, entry, base_url, tx=tx)
     if entry.method == "POST":
         assert entry.resource is not None
-        result = fhir.create_in(tx, ctx, actor=actor, resource=entry.resource,
-                                if_none_exist=entry.if_none_exist, resource_id=entry.assigned_id)
+        result = fhir.create_in(
+            tx,
+            ctx,
+            actor=actor,
+            resource=entry.resource,
+            if_none_exist=entry.if_none_exist,
+            resource_id=entry.assigned_id,
+        )
         if not result.created and entry.full_url:
             # A conditional create that matched: references now point at the existing resource.
             references[entry.full_url] = f"{entry.resource_type}/{result.stored.id}"
@@ -245,13 +312,20 @@ def _apply_in(
     if entry.method == "PUT":
         assert entry.resource is not None
         expected = fhir.parse_etag(entry.if_match) if entry.if_match else None
-        result = fhir.update_in(tx, ctx, actor=actor, resource=entry.resource,
-                                expected_version=expected)
+        result = fhir.update_in(
+            tx, ctx, actor=actor, resource=entry.resource, expected_version=expected
+        )
         return _written(result.stored, 201 if result.created else 200)
     assert entry.resource_id is not None
     expected = fhir.parse_etag(entry.if_match) if entry.if_match else None
-    fhir.delete_in(tx, ctx, actor=actor, resource_type=entry.resource_type,
-                   resource_id=entry.resource_id, expected_version=expected)
+    fhir.delete_in(
+        tx,
+        ctx,
+        actor=actor,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        expected_version=expected,
+    )
     return {"response": {"status": "204 No Content"}}
 
 
@@ -277,25 +351,35 @@ def _rewrite_references(resource: dict[str, Any], references: dict[str, str]) ->
 def _get(
     ctx: AppContext, actor: Actor, entry: _Entry, base_url: str, tx: Transaction | None
 ) -> dict[str, Any]:
-    from wardcare.fhir.bundles import searchset
-
     if entry.query is not None or entry.resource_id is None:
-        result = fhir.search(ctx, actor=actor, resource_type=entry.resource_type,
-                             params=entry.query or [])
+        result = fhir.search(
+            ctx, actor=actor, resource_type=entry.resource_type, params=entry.query or []
+        )
         body = searchset(
-            base_url=base_url, resource_type=entry.resource_type, params=entry.query or [],
-            matches=result.page.matches, included=result.page.included, total=result.page.total,
-            count=result.query.count, offset=result.query.offset,
+            base_url=base_url,
+            resource_type=entry.resource_type,
+            params=entry.query or [],
+            matches=result.page.matches,
+            included=result.page.included,
+            total=result.page.total,
+            count=result.query.count,
+            offset=result.query.offset,
         )
         return {"resource": orjson.Fragment(body), "response": {"status": "200 OK"}}
     if entry.version:
-        stored = fhir.vread(ctx, actor=actor, resource_type=entry.resource_type,
-                            resource_id=entry.resource_id, version_id=entry.version)
+        stored = fhir.vread(
+            ctx,
+            actor=actor,
+            resource_type=entry.resource_type,
+            resource_id=entry.resource_id,
+            version_id=entry.version,
+        )
     elif tx is not None:
         stored = fhir.read_in(tx, resource_type=entry.resource_type, resource_id=entry.resource_id)
     else:
-        stored = fhir.read(ctx, actor=actor, resource_type=entry.resource_type,
-                           resource_id=entry.resource_id)
+        stored = fhir.read(
+            ctx, actor=actor, resource_type=entry.resource_type, resource_id=entry.resource_id
+        )
     return _written(stored, 200)
 
 
@@ -312,6 +396,9 @@ def _written(stored: StoredVersion, status: int) -> dict[str, Any]:
         "response": response,
     }
     if stored.content is not None:
-        entry = {"fullUrl": entry["fullUrl"], "resource": orjson.Fragment(stored.content),
-                 "response": response}
+        entry = {
+            "fullUrl": entry["fullUrl"],
+            "resource": orjson.Fragment(stored.content),
+            "response": response,
+        }
     return entry

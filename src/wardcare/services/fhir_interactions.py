@@ -22,9 +22,10 @@ from wardcare.fhir.dates import InvalidDate, date_range, to_micros
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.resource_types import APPEND_ONLY_TYPES, NO_PROVENANCE_TYPES, is_served
 from wardcare.fhir.search_query import SearchQuery, parse_search
+from wardcare.fhir.versions import StoredVersion
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
-from wardcare.storage.repository import SearchPage, StoredVersion
+from wardcare.storage.repository import SearchPage
 from wardcare.storage.unit_of_work import Transaction
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -77,7 +78,11 @@ def parse_etag(value: str) -> int:
 
 
 def create(
-    ctx: AppContext, *, actor: Actor, resource: Any, resource_type: str | None = None,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource: Any,
+    resource_type: str | None = None,
     if_none_exist: str | None = None,
 ) -> WriteResult:
     """Create (3.1.0.8) and conditional create with If-None-Exist (3.1.0.8.1)."""
@@ -85,16 +90,23 @@ def create(
     for _attempt in range(_RETRIES):
         try:
             with ctx.uow.write() as tx:
-                return create_in(tx, ctx, actor=actor, resource=resource,
-                                 if_none_exist=if_none_exist)
+                return create_in(
+                    tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist
+                )
         except _Retry:
             continue
     raise errors.error(Category.CONFLICT, "Too many concurrent conditional creates; try again")
 
 
 def create_in(
-    tx: Transaction, ctx: AppContext, *, actor: Actor, resource: dict[str, Any],
-    if_none_exist: str | None = None, resource_id: str | None = None, client_id: bool = False,
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource: dict[str, Any],
+    if_none_exist: str | None = None,
+    resource_id: str | None = None,
+    client_id: bool = False,
 ) -> WriteResult:
     """Create inside `tx`; `client_id` says the id was chosen by the client (update as create)."""
     resource_type = resource["resourceType"]
@@ -105,10 +117,15 @@ def create_in(
         if existing is not None:
             return WriteResult(existing, created=False)
     now = _now(ctx)
-    stored = tx.resources.create(dict(resource), resource_id=resource_id or str(uuid.uuid4()),
-                                 now=now, id_may_exist=client_id)
-    if criteria is not None and not tx.resources.claim_criteria(resource_type, criteria,
-                                                                stored.rid):
+    stored = tx.resources.create(
+        dict(resource),
+        resource_id=resource_id or str(uuid.uuid4()),
+        now=now,
+        id_may_exist=client_id,
+    )
+    if criteria is not None and not tx.resources.claim_criteria(
+        resource_type, criteria, stored.rid
+    ):
         holder = tx.resources.claim_holder(resource_type, criteria)
         if holder is None or holder.deleted or not _still_matches(tx, ctx, holder, criteria):
             tx.resources.release_claim(resource_type, criteria)
@@ -127,13 +144,20 @@ def _normalise_criteria(if_none_exist: str) -> str:
 def _conditional_match(
     tx: Transaction, ctx: AppContext, resource_type: str, criteria: str
 ) -> StoredVersion | None:
-    query = parse_search(resource_type, parse_qsl(criteria, keep_blank_values=True),
-                         ctx.search_parameters, default_count=2, max_count=2)
+    query = parse_search(
+        resource_type,
+        parse_qsl(criteria, keep_blank_values=True),
+        ctx.search_parameters,
+        default_count=2,
+        max_count=2,
+    )
     query.count, query.offset, query.total = 2, 0, "none"
     matches = tx.resources.search(query).matches
     if len(matches) > 1:
-        raise errors.error(Category.PRECONDITION_FAILED,
-                           f"If-None-Exist {criteria!r} matches more than one {resource_type}")
+        raise errors.error(
+            Category.PRECONDITION_FAILED,
+            f"If-None-Exist {criteria!r} matches more than one {resource_type}",
+        )
     return matches[0] if matches else None
 
 
@@ -157,9 +181,15 @@ def read_in(tx: Transaction, *, resource_type: str, resource_id: str) -> StoredV
     if stored is None:
         raise errors.not_found(f"{resource_type}/{resource_id} is not known")
     if stored.deleted:
-        raise WardCareError(Category.GONE, [errors.Issue(
-            f"{resource_type}/{resource_id} was deleted (version {stored.version_id}); "
-            "its history remains")])
+        raise WardCareError(
+            Category.GONE,
+            [
+                errors.Issue(
+                    f"{resource_type}/{resource_id} was deleted (version {stored.version_id}); "
+                    "its history remains"
+                )
+            ],
+        )
     return stored
 
 
@@ -175,8 +205,10 @@ def vread(
     if stored is None:
         raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id}")
     if stored.deleted:
-        raise errors.error(Category.GONE, f"Version {version_id} of {resource_type}/{resource_id} "
-                                          "records its deletion")
+        raise errors.error(
+            Category.GONE,
+            f"Version {version_id} of {resource_type}/{resource_id} records its deletion",
+        )
     return stored
 
 
@@ -184,7 +216,12 @@ def vread(
 
 
 def update(
-    ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str, resource: Any,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource_type: str,
+    resource_id: str,
+    resource: Any,
     if_match: str | None = None,
 ) -> WriteResult:
     """Update (3.1.0.4), as a create when the id is new; If-Match guards lost updates (3.1.0.5)."""
@@ -193,36 +230,48 @@ def update(
     ctx.validator.validate(resource, expected_type=resource_type)
     body_id = resource.get("id")
     if body_id is None:
-        raise errors.invalid("An update must carry the resource id in its body", f"{resource_type}.id")
+        raise errors.invalid(
+            "An update must carry the resource id in its body", f"{resource_type}.id"
+        )
     if body_id != resource_id:
-        raise errors.invalid(f"The body's id {body_id!r} does not match the URL's {resource_id!r}",
-                             f"{resource_type}.id")
+        raise errors.invalid(
+            f"The body's id {body_id!r} does not match the URL's {resource_id!r}",
+            f"{resource_type}.id",
+        )
     expected = parse_etag(if_match) if if_match else None
     for _attempt in range(_RETRIES):
         try:
             with ctx.uow.write() as tx:
-                return update_in(tx, ctx, actor=actor, resource=resource,
-                                 expected_version=expected)
+                return update_in(tx, ctx, actor=actor, resource=resource, expected_version=expected)
         except _Retry:
             continue
     raise errors.error(Category.CONFLICT, "Too many concurrent updates; try again")
 
 
 def update_in(
-    tx: Transaction, ctx: AppContext, *, actor: Actor, resource: dict[str, Any],
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource: dict[str, Any],
     expected_version: int | None = None,
 ) -> WriteResult:
     resource_type, resource_id = resource["resourceType"], resource["id"]
     if resource_type in APPEND_ONLY_TYPES:
-        raise errors.error(Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never edited")
+        raise errors.error(
+            Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never edited"
+        )
     current = tx.resources.current(resource_type, resource_id)
     if current is None:
         if expected_version is not None:
-            raise errors.error(Category.PRECONDITION_FAILED,
-                               f"{resource_type}/{resource_id} does not exist (If-Match given)")
+            raise errors.error(
+                Category.PRECONDITION_FAILED,
+                f"{resource_type}/{resource_id} does not exist (If-Match given)",
+            )
         try:
-            return create_in(tx, ctx, actor=actor, resource=resource, resource_id=resource_id,
-                             client_id=True)
+            return create_in(
+                tx, ctx, actor=actor, resource=resource, resource_id=resource_id, client_id=True
+            )
         except WardCareError as exc:
             if exc.category == Category.CONFLICT:  # created concurrently: update it instead
                 raise _Retry from exc
@@ -240,7 +289,11 @@ def update_in(
 
 
 def delete(
-    ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource_type: str,
+    resource_id: str,
     if_match: str | None = None,
 ) -> StoredVersion:
     """Logical delete (3.1.0.7): a new version marks it deleted; history keeps every version."""
@@ -249,19 +302,32 @@ def delete(
     for _attempt in range(_RETRIES):
         try:
             with ctx.uow.write() as tx:
-                return delete_in(tx, ctx, actor=actor, resource_type=resource_type,
-                                 resource_id=resource_id, expected_version=expected)
+                return delete_in(
+                    tx,
+                    ctx,
+                    actor=actor,
+                    resource_type=resource_type,
+                    resource_id=resource_id,
+                    expected_version=expected,
+                )
         except _Retry:
             continue
     raise errors.error(Category.CONFLICT, "Too many concurrent changes; try again")
 
 
 def delete_in(
-    tx: Transaction, ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str,
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource_type: str,
+    resource_id: str,
     expected_version: int | None = None,
 ) -> StoredVersion:
     if resource_type in APPEND_ONLY_TYPES:
-        raise errors.error(Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never deleted")
+        raise errors.error(
+            Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never deleted"
+        )
     current = tx.resources.current(resource_type, resource_id)
     if current is None:
         raise errors.not_found(f"{resource_type}/{resource_id} is not known")
@@ -297,16 +363,24 @@ def search(
 ) -> SearchResult:
     """Search (3.1.1) by GET or POST _search."""
     check_type(resource_type)
-    query = parse_search(resource_type, params, ctx.search_parameters,
-                         default_count=ctx.settings.default_page_size,
-                         max_count=ctx.settings.max_page_size)
+    query = parse_search(
+        resource_type,
+        params,
+        ctx.search_parameters,
+        default_count=ctx.settings.default_page_size,
+        max_count=ctx.settings.max_page_size,
+    )
     with ctx.uow.read() as tx:
         return SearchResult(query, tx.resources.search(query))
 
 
 def history(
-    ctx: AppContext, *, actor: Actor, resource_type: str | None = None,
-    resource_id: str | None = None, params: list[tuple[str, str]],
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    params: list[tuple[str, str]],
 ) -> HistoryResult:
     """Instance, type and system history (3.1.0.11), newest first."""
     if resource_type:
@@ -333,7 +407,10 @@ def history(
             if read_in_any is None:
                 raise errors.not_found(f"{resource_type}/{resource_id} is not known")
         versions, total = tx.resources.history(
-            resource_type=resource_type, resource_id=resource_id, since=since, count=count,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            since=since,
+            count=count,
             offset=offset,
         )
     return HistoryResult(versions, total, count, offset)

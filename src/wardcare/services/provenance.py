@@ -11,7 +11,8 @@ from typing import Any
 
 from wardcare.domain.actor import Actor, ActorKind
 from wardcare.fhir.dates import from_micros, instant
-from wardcare.storage.repository import ResourceRepository, StoredVersion
+from wardcare.fhir.versions import StoredVersion
+from wardcare.storage.repository import ResourceRepository
 
 DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
@@ -31,7 +32,9 @@ def provenance_for(
         "target": [{"reference": target}],
         "recorded": instant(from_micros(version.last_updated)),
         "activity": {"coding": [{"system": DATA_OPERATION, "code": _ACTIVITY[version.method]}]},
-        "agent": [{"type": {"coding": [{"system": PARTICIPATION, "code": agent_type}]}, "who": who}],
+        "agent": [
+            {"type": {"coding": [{"system": PARTICIPATION, "code": agent_type}]}, "who": who}
+        ],
     }
     if patient and patient != f"{version.resource_type}/{version.id}":
         # The patient the change concerns, so Provenance?patient= finds it (a second target).

@@ -10,6 +10,7 @@ every unit in it is told so and none is acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,14 +34,11 @@ class _Batch:
             self.transaction.commit()
         except BaseException as exc:  # any failure means nothing in the batch is stored
             self.error = exc
-            try:
+            with contextlib.suppress(Exception):  # the commit error is the one to report
                 self.transaction.rollback()
-            except Exception:  # noqa: S110 - the commit error is the one to report
-                pass
         finally:
             self.connection.close()
             self.committed.set()
-
 
     def abandon(self) -> None:
         """Roll back a batch that holds only the failed unit's work."""
@@ -67,10 +65,10 @@ class GroupCommitWriter:
         with self._state_lock:
             self._waiting -= 1
         stored = False
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _Batch(self._engine)
         try:
-            batch = self._batch
-            if batch is None:
-                batch = self._batch = _Batch(self._engine)
             batch.units += 1
             if batch.units == 1:
                 # Alone in the batch so far: no savepoint needed, a failure discards the batch.

@@ -22,6 +22,7 @@ from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.indexing import IndexRows, index_resource
 from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.fhir.search_query import Include, SearchQuery
+from wardcare.fhir.versions import StoredVersion
 from wardcare.storage import search_sql
 from wardcare.storage.tables import (
     INDEX_TABLES,
@@ -37,26 +38,6 @@ from wardcare.storage.tables import (
 
 
 @dataclass(frozen=True)
-class StoredVersion:
-    rid: int
-    resource_type: str
-    id: str
-    version_id: int
-    last_updated: int  # microseconds since the epoch, UTC
-    deleted: bool
-    method: str
-    content: bytes | None  # the resource JSON as served; None for a deleted version
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version_id}"'
-
-    @property
-    def last_updated_instant(self) -> str:
-        return instant(from_micros(self.last_updated))
-
-
-@dataclass(frozen=True)
 class SearchPage:
     matches: list[StoredVersion]
     included: list[StoredVersion]
@@ -66,7 +47,8 @@ class SearchPage:
 # The write path runs on every create, so it talks to the driver directly with SQL written once
 # per dialect: SQLAlchemy's per-statement overhead (~0.1 ms) was half of a create's cost.
 _WRITE_SQL = {
-    "insert_resource": "INSERT INTO resources (resource_type, id, version_id, last_updated, deleted)"
+    "insert_resource": "INSERT INTO resources"
+    " (resource_type, id, version_id, last_updated, deleted)"
     " VALUES (:resource_type, :id, :version_id, :last_updated, :deleted) RETURNING rid",
     "insert_version": "INSERT INTO resource_versions"
     " (rid, version_id, resource_type, last_updated, method, content)"
@@ -83,7 +65,8 @@ _WRITE_SQL = {
     "search_reference": "INSERT INTO search_reference"
     " (rid, resource_type, param, target_type, target_id)"
     " VALUES (:rid, :resource_type, :param, :target_type, :target_id)",
-    "search_quantity": "INSERT INTO search_quantity (rid, resource_type, param, value, system, code)"
+    "search_quantity": "INSERT INTO search_quantity"
+    " (rid, resource_type, param, value, system, code)"
     " VALUES (:rid, :resource_type, :param, :value, :system, :code)",
     **{f"delete_{t.name}": f"DELETE FROM {t.name} WHERE rid = :rid" for t in INDEX_TABLES},
 }
@@ -127,7 +110,9 @@ class ResourceRepository:
         ).first()
         return _stored(row) if row else None
 
-    def version(self, resource_type: str, resource_id: str, version_id: int) -> StoredVersion | None:
+    def version(
+        self, resource_type: str, resource_id: str, version_id: int
+    ) -> StoredVersion | None:
         row = self._conn.execute(
             _versions_query().where(
                 resources.c.resource_type == resource_type,
@@ -156,7 +141,12 @@ class ResourceRepository:
     # -- writing -----------------------------------------------------------------------------
 
     def create(
-        self, resource: dict[str, Any], *, resource_id: str, now: int, method: str = "POST",
+        self,
+        resource: dict[str, Any],
+        *,
+        resource_id: str,
+        now: int,
+        method: str = "POST",
         id_may_exist: bool = False,
     ) -> StoredVersion:
         """Store version 1 of a new resource under the given id.
@@ -165,11 +155,17 @@ class ResourceRepository:
         pays for the savepoint that turns a duplicate into a clean CONFLICT.
         """
         resource_type = resource["resourceType"]
-        row = {"resource_type": resource_type, "id": resource_id, "version_id": 1,
-               "last_updated": now, "deleted": False}
+        row = {
+            "resource_type": resource_type,
+            "id": resource_id,
+            "version_id": 1,
+            "last_updated": now,
+            "deleted": False,
+        }
         if not id_may_exist:
-            return self._write_version(self._insert_resource(row), resource, resource_id, 1, now,
-                                       method)
+            return self._write_version(
+                self._insert_resource(row), resource, resource_id, 1, now, method
+            )
         duplicate = self._conn.dialect.loaded_dbapi.IntegrityError
         try:
             with self._conn.begin_nested():
@@ -197,8 +193,13 @@ class ResourceRepository:
         cursor = self._driver()
         cursor.execute(
             self._sql["advance_version"],
-            {"rid": current.rid, "current_version": current.version_id,
-             "version_id": next_version, "last_updated": now, "deleted": resource is None},
+            {
+                "rid": current.rid,
+                "current_version": current.version_id,
+                "version_id": next_version,
+                "last_updated": now,
+                "deleted": resource is None,
+            },
         )
         if cursor.rowcount != 1:
             raise errors.error(
@@ -209,12 +210,25 @@ class ResourceRepository:
         if resource is None:
             cursor.execute(
                 self._sql["insert_version"],
-                {"rid": current.rid, "version_id": next_version,
-                 "resource_type": current.resource_type, "last_updated": now, "method": method,
-                 "content": None},
+                {
+                    "rid": current.rid,
+                    "version_id": next_version,
+                    "resource_type": current.resource_type,
+                    "last_updated": now,
+                    "method": method,
+                    "content": None,
+                },
             )
-            return StoredVersion(current.rid, current.resource_type, current.id, next_version, now,
-                                 True, method, None)
+            return StoredVersion(
+                current.rid,
+                current.resource_type,
+                current.id,
+                next_version,
+                now,
+                True,
+                method,
+                None,
+            )
         return self._write_version(current.rid, resource, current.id, next_version, now, method)
 
     def claim_criteria(self, resource_type: str, criteria: str, rid: int) -> bool:
@@ -235,10 +249,13 @@ class ResourceRepository:
     def claim_holder(self, resource_type: str, criteria: str) -> StoredVersion | None:
         row = self._conn.execute(
             _versions_query().where(
-                resources.c.rid == select(conditional_claims.c.rid).where(
+                resources.c.rid
+                == select(conditional_claims.c.rid)
+                .where(
                     conditional_claims.c.resource_type == resource_type,
                     conditional_claims.c.criteria == criteria,
-                ).scalar_subquery(),
+                )
+                .scalar_subquery(),
                 resource_versions.c.version_id == resources.c.version_id,
             )
         ).first()
@@ -254,7 +271,12 @@ class ResourceRepository:
         )
 
     def _write_version(
-        self, rid: int, resource: dict[str, Any], resource_id: str, version_id: int, now: int,
+        self,
+        rid: int,
+        resource: dict[str, Any],
+        resource_id: str,
+        version_id: int,
+        now: int,
         method: str,
     ) -> StoredVersion:
         resource["id"] = resource_id
@@ -265,27 +287,53 @@ class ResourceRepository:
         content = orjson.dumps(resource)
         self._driver().execute(
             self._sql["insert_version"],
-            {"rid": rid, "version_id": version_id, "resource_type": resource["resourceType"],
-             "last_updated": now, "method": method, "content": content.decode()},
+            {
+                "rid": rid,
+                "version_id": version_id,
+                "resource_type": resource["resourceType"],
+                "last_updated": now,
+                "method": method,
+                "content": content.decode(),
+            },
         )
         self._insert_index_rows(
-            rid, resource["resourceType"],
+            rid,
+            resource["resourceType"],
             index_resource(resource, self._registry.indexed(resource["resourceType"])),
         )
-        return StoredVersion(rid, resource["resourceType"], resource_id, version_id, now, False,
-                             method, content)
+        return StoredVersion(
+            rid, resource["resourceType"], resource_id, version_id, now, False, method, content
+        )
 
     def _insert_index_rows(self, rid: int, resource_type: str, rows: IndexRows) -> None:
         common = {"rid": rid, "resource_type": resource_type}
         batches = (
-            (search_token, [{**common, "param": p, "system": s, "code": c} for p, s, c in rows.tokens]),
-            (search_string, [{**common, "param": p, "value_norm": n, "value": v}
-                             for p, n, v in rows.strings]),
-            (search_date, [{**common, "param": p, "low": lo, "high": hi} for p, lo, hi in rows.dates]),
-            (search_reference, [{**common, "param": p, "target_type": t, "target_id": i}
-                                for p, t, i in rows.references]),
-            (search_quantity, [{**common, "param": p, "value": v, "system": s, "code": c}
-                               for p, v, s, c in rows.quantities]),
+            (
+                search_token,
+                [{**common, "param": p, "system": s, "code": c} for p, s, c in rows.tokens],
+            ),
+            (
+                search_string,
+                [{**common, "param": p, "value_norm": n, "value": v} for p, n, v in rows.strings],
+            ),
+            (
+                search_date,
+                [{**common, "param": p, "low": lo, "high": hi} for p, lo, hi in rows.dates],
+            ),
+            (
+                search_reference,
+                [
+                    {**common, "param": p, "target_type": t, "target_id": i}
+                    for p, t, i in rows.references
+                ],
+            ),
+            (
+                search_quantity,
+                [
+                    {**common, "param": p, "value": v, "system": s, "code": c}
+                    for p, v, s, c in rows.quantities
+                ],
+            ),
         )
         cursor = self._driver()
         for table, values in batches:
@@ -334,19 +382,26 @@ class ResourceRepository:
             condition = [ref.rid.in_(rids), ref.param == inc.param, ref.target_type != ""]
             if inc.target_type:
                 condition.append(ref.target_type == inc.target_type)
-            keys.extend((t, i) for t, i in self._conn.execute(
-                select(ref.target_type, ref.target_id).where(*condition)
-            ))
+            keys.extend(
+                (t, i)
+                for t, i in self._conn.execute(
+                    select(ref.target_type, ref.target_id).where(*condition)
+                )
+            )
         revinclude_rids: list[int] = []
         targets = [(m.resource_type, m.id) for m in matches]
         for inc in revincludes:
-            revinclude_rids.extend(self._conn.execute(
-                select(ref.rid).where(
-                    ref.resource_type == inc.source_type,
-                    ref.param == inc.param,
-                    or_(*(and_(ref.target_type == t, ref.target_id == i) for t, i in targets)),
-                ).limit(1000)
-            ).scalars())
+            revinclude_rids.extend(
+                self._conn.execute(
+                    select(ref.rid)
+                    .where(
+                        ref.resource_type == inc.source_type,
+                        ref.param == inc.param,
+                        or_(*(and_(ref.target_type == t, ref.target_id == i) for t, i in targets)),
+                    )
+                    .limit(1000)
+                ).scalars()
+            )
         seen = {(m.resource_type, m.id) for m in matches}
         found = self.current_many(k for k in keys if k not in seen)
         if revinclude_rids:
@@ -382,15 +437,20 @@ class ResourceRepository:
         if since is not None:
             conditions.append(resource_versions.c.last_updated >= since)
         total = self._conn.execute(
-            select(func.count()).select_from(
+            select(func.count())
+            .select_from(
                 resource_versions.join(resources, resources.c.rid == resource_versions.c.rid)
-            ).where(*conditions)
+            )
+            .where(*conditions)
         ).scalar_one()
         rows = self._conn.execute(
             _versions_query()
             .where(*conditions)
-            .order_by(resource_versions.c.last_updated.desc(), resource_versions.c.rid.desc(),
-                      resource_versions.c.version_id.desc())
+            .order_by(
+                resource_versions.c.last_updated.desc(),
+                resource_versions.c.rid.desc(),
+                resource_versions.c.version_id.desc(),
+            )
             .limit(count)
             .offset(offset)
         )

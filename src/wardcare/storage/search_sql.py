@@ -104,9 +104,9 @@ def _criterion(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
         return not_(condition) if criterion.negate else condition
     if param.code == "_lastUpdated":
         lu = resources.c.last_updated
-        return or_(*(
-            _date_condition(lu, lu, v) for v in criterion.values if isinstance(v, DateValue)
-        ))
+        return or_(
+            *(_date_condition(lu, lu, v) for v in criterion.values if isinstance(v, DateValue))
+        )
     table = _TABLE_FOR[param.type]
     base = [table.c.resource_type == resource_type, table.c.param == param.code]
     if criterion.missing is not None:
@@ -130,10 +130,10 @@ def _value_condition(table: Table, value: object) -> ColumnElement[bool]:
         return and_(*parts) if parts else true()
     if isinstance(value, StringValue):
         if value.modifier == "exact":
-            return c.value == value.text  # type: ignore[no-any-return]
+            return c.value == value.text
         pattern = _escape_like(value.text)
         pattern = f"%{pattern}%" if value.modifier == "contains" else f"{pattern}%"
-        return c.value_norm.like(pattern, escape="\\")  # type: ignore[no-any-return]
+        return c.value_norm.like(pattern, escape="\\")
     if isinstance(value, DateValue):
         return _date_condition(c.low, c.high, value)
     if isinstance(value, ReferenceValue):
@@ -142,7 +142,7 @@ def _value_condition(table: Table, value: object) -> ColumnElement[bool]:
             by_id = and_(c.target_type == value.target_type, by_id)
         if value.canonical:
             return or_(by_id, and_(c.target_type == "", c.target_id == value.canonical))
-        return by_id  # type: ignore[no-any-return]
+        return by_id
     if isinstance(value, QuantityValue):
         condition = _quantity_condition(c.value, value)
         if value.code:

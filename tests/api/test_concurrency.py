@@ -1,0 +1,74 @@
+"""Concurrent clients over real sockets: conditional create and If-Match never lose or double."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests import factories
+from tests.conftest import LiveServer
+
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def test_20_parallel_conditional_creates_of_one_identifier_make_exactly_one_patient(
+    live_server: LiveServer,
+) -> None:
+    patient = factories.patient()
+    nhs_number = next(i["value"] for i in patient["identifier"] if i["system"] == NHS)
+    criteria = f"identifier={NHS}|{nhs_number}"
+
+    def create(_: int) -> tuple[int, str]:
+        with httpx.Client(base_url=live_server.base_url) as client:
+            response = client.post("/fhir/Patient", json=patient,
+                                   headers={"If-None-Exist": criteria})
+            return response.status_code, response.json()["id"]
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(create, range(20)))
+
+    assert sorted(status for status, _ in results).count(201) == 1
+    assert {status for status, _ in results} <= {200, 201}
+    assert len({resource_id for _, resource_id in results}) == 1
+    found = httpx.get(f"{live_server.base_url}/fhir/Patient", params={"identifier": criteria[11:]})
+    assert found.json()["total"] == 1
+
+
+def test_20_parallel_if_match_updates_let_one_writer_win_per_version(
+    live_server: LiveServer,
+) -> None:
+    base = live_server.base_url
+    created = httpx.post(f"{base}/fhir/Patient", json=factories.patient()).json()
+    patient_id = created["id"]
+
+    def update(n: int) -> int:
+        body = {**created, "gender": "female", "birthDate": f"19{40 + n}-01-01"}
+        with httpx.Client(base_url=base) as client:
+            return client.put(f"/fhir/Patient/{patient_id}", json=body,
+                              headers={"If-Match": 'W/"1"'}).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(update, range(20)))
+
+    assert statuses.count(200) == 1
+    assert statuses.count(412) == 19
+    history = httpx.get(f"{base}/fhir/Patient/{patient_id}/_history").json()
+    assert history["total"] == 2  # version 1 and exactly one update: no lost or doubled write
+
+
+def test_parallel_updates_without_if_match_each_make_a_version(live_server: LiveServer) -> None:
+    base = live_server.base_url
+    created = httpx.post(f"{base}/fhir/Patient", json=factories.patient()).json()
+
+    def update(n: int) -> int:
+        body = {**created, "birthDate": f"19{40 + n}-01-01"}
+        return httpx.put(f"{base}/fhir/Patient/{created['id']}", json=body).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(update, range(10)))
+
+    assert statuses == [200] * 10
+    history = httpx.get(f"{base}/fhir/Patient/{created['id']}/_history").json()
+    assert history["total"] == 11
+    versions = sorted(int(e["resource"]["meta"]["versionId"]) for e in history["entry"][:11]
+                      if "resource" in e)
+    assert versions == list(range(1, 12))
