@@ -867,6 +867,8 @@ _HUGE = "x" * 2_000_000
         ("POST", "/fhir/Patient", b'{"resourceType": "Patient", "meta": "v1"}'),
         ("POST", "/fhir/Patient", b'{"resourceType": "Patient", "active": NaN}'),
         ("POST", "/fhir/Patient", b"\xff\xfe\x00garbage"),
+        ("POST", "/fhir/Patient", b'{"resourceType": "Patient", "name": [{"family": "Smith\\u0000"}]}'),
+        ("POST", "/fhir/Patient", b'{"resourceType": "Patient", "gender": "\\u0000"}'),
         ("POST", "/fhir/Patient", b"[" * 100_000 + b"]" * 100_000),
         ("POST", "/fhir/Patient", f'{{"resourceType": "Patient", "id": "{_HUGE}"}}'.encode()),
         (
@@ -906,6 +908,9 @@ _HUGE = "x" * 2_000_000
         ("GET", "/fhir/Patient?_count=99999999999999999999", None),
         ("GET", "/fhir/Patient?birthdate=ge", None),
         ("GET", "/fhir/Patient?name=%00%25_", None),
+        ("GET", "/fhir/Patient?identifier=%00|%00", None),
+        ("GET", "/fhir/Patient?_id=%00", None),
+        ("GET", "/fhir/Patient/%00", None),
         ("GET", "/fhir/Observation?value-quantity=gtabc", None),
         ("GET", "/fhir/Observation?value-quantity=1e400", None),
         ("GET", "/fhir/Patient/_history?_since=yesterday", None),
@@ -917,7 +922,9 @@ def test_no_client_input_causes_a_server_error(
     headers = {"Content-Type": FHIR_JSON, "If-Match": 'W/"1"'} if method == "PUT" else {}
     if method == "POST":
         headers = {"Content-Type": FHIR_JSON}
-    response = client.request(method, path, content=body, headers=headers)
+    # A server error must reach the test as the 500 a client would see, not as a raised exception.
+    plain_client = TestClient(client.app, base_url="http://testserver", raise_server_exceptions=False)
+    response = plain_client.request(method, path, content=body, headers=headers)
     assert response.status_code < 500, response.text[:2000]
     if response.status_code >= 400:
         assert response.json()["resourceType"] == "OperationOutcome"

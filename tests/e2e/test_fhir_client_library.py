@@ -29,9 +29,11 @@ async def _journey(url: str) -> None:
     await fetched.save()
     assert fetched["meta"]["versionId"] == "2"
 
-    found = await client.resources("Observation").search(
-        patient=patient["id"], code="http://loinc.org|8867-4"
-    ).fetch_all()
+    found = (
+        await client.resources("Observation")
+        .search(patient=patient["id"], code="http://loinc.org|8867-4")
+        .fetch_all()
+    )
     assert [o["valueQuantity"]["value"] for o in found] == [118]
 
     history = await client.execute(f"Patient/{patient['id']}/_history", method="get")

@@ -41,7 +41,9 @@ def test_fractional_seconds_narrow_the_range() -> None:
     assert high - low == 10_000 - 1
 
 
-@pytest.mark.parametrize("value", ["2026-13", "2026-02-30", "22/11/2026", "2026-11-22T25:00:00Z", ""])
+@pytest.mark.parametrize(
+    "value", ["2026-13", "2026-02-30", "22/11/2026", "2026-11-22T25:00:00Z", ""]
+)
 def test_impossible_dates_are_refused(value: str) -> None:
     with pytest.raises(InvalidDate):
         date_range(value)

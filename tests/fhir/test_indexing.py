@@ -28,8 +28,12 @@ def test_observation_codes_subject_patient_and_value_are_indexed() -> None:
     observation = {
         "resourceType": "Observation",
         "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "59408-5"},
-                            {"system": "http://loinc.org", "code": "2708-6"}]},
+        "code": {
+            "coding": [
+                {"system": "http://loinc.org", "code": "59408-5"},
+                {"system": "http://loinc.org", "code": "2708-6"},
+            ]
+        },
         "subject": {"reference": "Patient/p1"},
         "effectiveDateTime": "2026-11-22T10:10:00Z",
         "valueQuantity": {"value": 94, "system": "http://unitsofmeasure.org", "code": "%"},
@@ -52,14 +56,16 @@ def test_a_subject_that_is_not_a_patient_is_not_indexed_as_patient() -> None:
 
 def test_an_open_period_reaches_to_the_end_of_time() -> None:
     encounter = {"resourceType": "Encounter", "period": {"start": "2026-11-22T08:25:00Z"}}
-    (_param, low, high), = index_resource(encounter, REGISTRY.indexed("Encounter")).dates
+    ((_param, low, high),) = index_resource(encounter, REGISTRY.indexed("Encounter")).dates
     assert low == date_range("2026-11-22T08:25:00Z")[0]
     assert high > date_range("2100")[1]
 
 
 def test_a_canonical_reference_is_indexed_by_its_url() -> None:
-    response = {"resourceType": "QuestionnaireResponse",
-                "questionnaire": "http://wardcare.org/fhir/Questionnaire/news2|1.0.0"}
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "http://wardcare.org/fhir/Questionnaire/news2|1.0.0",
+    }
     rows = index_resource(response, REGISTRY.indexed("QuestionnaireResponse"))
     assert ("questionnaire", "", "http://wardcare.org/fhir/Questionnaire/news2|1.0.0") in (
         rows.references

@@ -14,7 +14,9 @@ VITAL_SIGNS_URL = "http://wardcare.org/fhir/StructureDefinition/wardcare-vital-s
 
 
 def problems(resource: dict[str, Any]) -> list[str]:
-    return [m for p in PROFILES.applicable(resource) for m in (i.message for i in p.check(resource))]
+    return [
+        m for p in PROFILES.applicable(resource) for m in (i.message for i in p.check(resource))
+    ]
 
 
 def test_a_valid_heart_rate_meets_the_profile() -> None:
@@ -43,13 +45,22 @@ def test_a_resource_claiming_the_profile_is_held_to_it() -> None:
     [
         (lambda o: o.pop("subject"), "Observation.subject is required"),
         (lambda o: o.pop("effectiveDateTime"), "Observation.effective is required"),
-        (lambda o: o["valueQuantity"].pop("system"), "Observation.valueQuantity.system is required"),
+        (
+            lambda o: o["valueQuantity"].pop("system"),
+            "Observation.valueQuantity.system is required",
+        ),
         (lambda o: o["valueQuantity"].update(system="http://example.org"), "must be"),
-        (lambda o: o.update(code={"coding": [{"system": "http://snomed.info/sct", "code": "1"}]}),
-         "a coding from http://loinc.org"),
+        (
+            lambda o: o.update(
+                code={"coding": [{"system": "http://snomed.info/sct", "code": "1"}]}
+            ),
+            "a coding from http://loinc.org",
+        ),
         (lambda o: o.update(subject={"reference": "Location/bed1"}), "must refer to Patient"),
-        (lambda o: (o.pop("valueQuantity"), o.update(valueString="88")),
-         "Observation.valueString must be one of Quantity"),
+        (
+            lambda o: (o.pop("valueQuantity"), o.update(valueString="88")),
+            "Observation.valueString must be one of Quantity",
+        ),
     ],
 )
 def test_vital_signs_that_break_the_profile_are_named(change: Any, expected: str) -> None:

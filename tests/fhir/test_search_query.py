@@ -90,7 +90,9 @@ def test_count_sort_include_and_offset() -> None:
         ("value-quantity", "high", "is not a number"),
     ],
 )
-def test_bad_search_parameters_are_refused_with_a_reason(name: str, value: str, fragment: str) -> None:
+def test_bad_search_parameters_are_refused_with_a_reason(
+    name: str, value: str, fragment: str
+) -> None:
     with pytest.raises(WardCareError) as caught:
         parse("Observation", (name, value))
     assert fragment in caught.value.message

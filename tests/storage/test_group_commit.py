@@ -50,6 +50,7 @@ def test_a_unit_returns_only_after_its_work_is_committed(context: AppContext) ->
     resource_id = _create(context, fail=False)
     # A fresh connection (another reader) sees it at once: it was committed, not just written.
     with context.uow.engine.connect() as conn:
-        count = conn.execute(text("SELECT count(*) FROM resources WHERE id = :id"),
-                             {"id": resource_id}).scalar_one()
+        count = conn.execute(
+            text("SELECT count(*) FROM resources WHERE id = :id"), {"id": resource_id}
+        ).scalar_one()
     assert count == 1

@@ -117,7 +117,8 @@ class ResourceValidator:
             # or a Bundle entry, instead of a validation error.
             raise errors.invalid(
                 f"{resource_type} is not valid FHIR R4: unrecognised content ({exc})",
-                resource_type, code="structure",
+                resource_type,
+                code="structure",
             ) from None
         return model
 

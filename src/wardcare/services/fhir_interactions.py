@@ -116,6 +116,14 @@ def create_in(
         existing = _conditional_match(tx, ctx, resource_type, criteria)
         if existing is not None:
             return WriteResult(existing, created=False)
+        if tx.resources.claim_holder(resource_type, criteria) is not None:
+            # Someone claimed these criteria. Search again (PostgreSQL's READ COMMITTED sees a
+            # claim committed since the first search): if its resource matches, that is the
+            # answer; if not, it was changed or deleted since, and the stale claim is released.
+            existing = _conditional_match(tx, ctx, resource_type, criteria)
+            if existing is not None:
+                return WriteResult(existing, created=False)
+            tx.resources.release_claim(resource_type, criteria)
     now = _now(ctx)
     stored = tx.resources.create(
         dict(resource),
@@ -126,9 +134,8 @@ def create_in(
     if criteria is not None and not tx.resources.claim_criteria(
         resource_type, criteria, stored.rid
     ):
-        holder = tx.resources.claim_holder(resource_type, criteria)
-        if holder is None or holder.deleted or not _still_matches(tx, ctx, holder, criteria):
-            tx.resources.release_claim(resource_type, criteria)
+        # Another request claimed the same criteria first and has committed: start again, and
+        # the search will find its resource.
         raise _Retry
     _provenance(tx, stored, actor, resource, now)
     return WriteResult(stored, created=True)
@@ -159,11 +166,6 @@ def _conditional_match(
             f"If-None-Exist {criteria!r} matches more than one {resource_type}",
         )
     return matches[0] if matches else None
-
-
-def _still_matches(tx: Transaction, ctx: AppContext, holder: StoredVersion, criteria: str) -> bool:
-    found = _conditional_match(tx, ctx, holder.resource_type, criteria)
-    return found is not None and found.rid == holder.rid
 
 
 # -- read ----------------------------------------------------------------------------------
@@ -261,7 +263,7 @@ def update_in(
         raise errors.error(
             Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never edited"
         )
-    current = tx.resources.current(resource_type, resource_id)
+    current = tx.resources.current(resource_type, resource_id, for_update=True)
     if current is None:
         if expected_version is not None:
             raise errors.error(

@@ -99,15 +99,28 @@ class ResourceRepository:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def current(self, resource_type: str, resource_id: str) -> StoredVersion | None:
-        """The current version (possibly a deletion), or None if the id was never used."""
-        row = self._conn.execute(
-            _versions_query().where(
-                resources.c.resource_type == resource_type,
-                resources.c.id == resource_id,
-                resource_versions.c.version_id == resources.c.version_id,
+    def current(
+        self, resource_type: str, resource_id: str, *, for_update: bool = False
+    ) -> StoredVersion | None:
+        """The current version (possibly a deletion), or None if the id was never used.
+
+        `for_update` locks the row until the transaction ends (PostgreSQL), so concurrent
+        writers of one resource queue instead of racing; SQLite has one writer anyway.
+        """
+        if for_update and self._conn.dialect.name != "sqlite":
+            # Lock first, then read: a locked row re-read after another writer's commit must
+            # join to the version that writer added, which one statement cannot promise.
+            self._conn.execute(
+                select(resources.c.rid)
+                .where(resources.c.resource_type == resource_type, resources.c.id == resource_id)
+                .with_for_update()
             )
-        ).first()
+        query = _versions_query().where(
+            resources.c.resource_type == resource_type,
+            resources.c.id == resource_id,
+            resource_versions.c.version_id == resources.c.version_id,
+        )
+        row = self._conn.execute(query).first()
         return _stored(row) if row else None
 
     def version(
