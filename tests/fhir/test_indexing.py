@@ -1,9 +1,9 @@
 """Index rows per search parameter type (FHIR R4 3.1.1.4)."""
 
 from wardcare import paths
+from wardcare.fhir.dates import date_range
 from wardcare.fhir.indexing import index_resource, normalise_string, split_reference
 from wardcare.fhir.search_parameters import load_search_parameters
-from wardcare.fhir.dates import date_range
 
 REGISTRY = load_search_parameters(paths.FHIR_PROFILES / "search-parameters.json")
 
