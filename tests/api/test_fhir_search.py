@@ -924,3 +924,37 @@ def test_search_finds_the_current_version_only(client: TestClient) -> None:
     assert response.status_code == 200, response.text
     assert found(client, "Patient", {"family": "oldname"}) == set()
     assert found(client, "Patient", {"family": "newname"}) == {patient["id"]}
+
+
+# -- string modifiers and literal characters ------------------------------------------------
+
+
+def test_name_exact_matches_the_whole_name_with_case_and_accents(client: TestClient) -> None:
+    muller = create_patient(client, name=named("Müller", "Jürgen"))
+    create_patient(client, name=named("Muller", "Hans"))
+    create_patient(client, name=named("Müllerson", "Karl"))
+    assert found(client, "Patient", {"family:exact": "Müller"}) == {muller["id"]}
+    assert found(client, "Patient", {"family:exact": "müller"}) == set()
+
+
+def test_name_contains_matches_anywhere_in_the_name(client: TestClient) -> None:
+    hamilton = create_patient(client, name=named("Hamilton", "Ann"))
+    create_patient(client, name=named("Brown", "Ann"))
+    assert found(client, "Patient", {"name:contains": "ILTO"}) == {hamilton["id"]}
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_", "\\", "%ll%"])
+def test_like_wildcards_in_a_string_search_are_literal_characters(
+    client: TestClient, wildcard: str
+) -> None:
+    create_patient(client, name=named("Müller", "Jürgen"))
+    assert found(client, "Patient", {"name": wildcard}) == set()
+
+
+def test_count_zero_returns_the_total_without_entries_or_next_link(client: TestClient) -> None:
+    for _ in range(3):
+        create_patient(client)
+    bundle = search(client, "Patient", {"_count": "0"})
+    assert bundle["total"] == 3
+    assert not bundle.get("entry")
+    assert link(bundle, "next") is None
