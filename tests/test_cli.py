@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import empty_database
 from wardcare.bootstrap import build_context
 from wardcare.config import Settings
 from wardcare.fhir.search_query import parse_search
@@ -40,8 +41,6 @@ def _count(context: AppContext, resource_type: str, *params: tuple[str, str]) ->
 def test_demo_load_only_builds_two_wards_of_28_beds_with_patients_and_obs(
     database_url: str, tmp_path: Path
 ) -> None:
-    from tests.conftest import empty_database
-
     engine = make_engine(database_url)
     empty_database(engine)
     engine.dispose()
