@@ -111,22 +111,30 @@ def observation_for(patient_reference: str, encounter_reference: str) -> dict[st
     return resource
 
 
-def admission(patient: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
-    """A transaction admitting a patient: Patient, Encounter and Observation linked by urn:uuid."""
-    patient_urn, encounter_urn, observation_urn = urn(), urn(), urn()
-    bundle = bundle_of(
+def condition_for(patient_reference: str, encounter_reference: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "subject": {"reference": patient_reference},
+        "encounter": {"reference": encounter_reference},
+        "code": {"text": "Community-acquired pneumonia"},
+    }
+
+
+def admission(patient: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A transaction admitting a patient: Patient, Encounter and Condition linked by urn:uuid."""
+    patient_urn, encounter_urn = urn(), urn()
+    return bundle_of(
         "transaction",
         post_entry(patient or factories.patient(), patient_urn),
         post_entry(encounter_for(patient_urn), encounter_urn),
-        post_entry(observation_for(patient_urn, encounter_urn), observation_urn),
+        post_entry(condition_for(patient_urn, encounter_urn), urn()),
     )
-    return bundle, [patient_urn, encounter_urn, observation_urn]
 
 
 def location_reference(entry: dict[str, Any]) -> str:
     """'Type/id' from an entry's response.location (relative or absolute, with _history)."""
     location: str = entry["response"]["location"]
-    parts = location.split("/_history/")[0].split("/")
+    parts = location.split("/_history/", maxsplit=1)[0].split("/")
     return f"{parts[-2]}/{parts[-1]}"
 
 
@@ -149,7 +157,7 @@ def mentions(outcome: dict[str, Any], text: str) -> bool:
 
 
 def nothing_stored(client: TestClient) -> None:
-    for resource_type in ("Patient", "Encounter", "Observation", "Provenance"):
+    for resource_type in ("Patient", "Encounter", "Observation", "Condition", "Provenance"):
         assert total(client, resource_type) == 0, resource_type
 
 
@@ -234,9 +242,7 @@ def test_batch_read_of_a_missing_resource_is_404_and_other_reads_succeed(
 
 def test_batch_can_search(client: TestClient) -> None:
     patient = create(client, factories.patient())
-    response = post_bundle(
-        client, bundle_of("batch", get_entry(f"Patient?_id={patient['id']}"))
-    )
+    response = post_bundle(client, bundle_of("batch", get_entry(f"Patient?_id={patient['id']}")))
     entry = response.json()["entry"][0]
     assert entry["response"]["status"].startswith("200")
     assert entry["resource"]["type"] == "searchset"
@@ -274,15 +280,14 @@ def test_batch_entries_without_a_request_fail_alone(client: TestClient) -> None:
 def test_transaction_returns_transaction_response_with_201_and_locations(
     client: TestClient,
 ) -> None:
-    bundle, _urns = admission()
-    response = post_bundle(client, bundle)
+    response = post_bundle(client, admission())
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["resourceType"] == "Bundle"
     assert body["type"] == "transaction-response"
     assert len(body["entry"]) == 3
     for entry, resource_type in zip(
-        body["entry"], ("Patient", "Encounter", "Observation"), strict=True
+        body["entry"], ("Patient", "Encounter", "Condition"), strict=True
     ):
         assert entry["response"]["status"].startswith("201")
         assert location_reference(entry).startswith(f"{resource_type}/")
@@ -292,25 +297,37 @@ def test_transaction_returns_transaction_response_with_201_and_locations(
 def test_transaction_resolves_urn_uuid_references_to_the_assigned_ids(
     client: TestClient,
 ) -> None:
-    bundle, _urns = admission()
-    entries = post_bundle(client, bundle).json()["entry"]
-    patient_ref, encounter_ref, observation_ref = (location_reference(e) for e in entries)
+    entries = post_bundle(client, admission()).json()["entry"]
+    patient_ref, encounter_ref, condition_ref = (location_reference(e) for e in entries)
     encounter = read(client, encounter_ref)
-    observation = read(client, observation_ref)
+    condition = read(client, condition_ref)
     assert encounter["subject"]["reference"] == patient_ref
-    assert observation["subject"]["reference"] == patient_ref
-    assert observation["encounter"]["reference"] == encounter_ref
+    assert condition["subject"]["reference"] == patient_ref
+    assert condition["encounter"]["reference"] == encounter_ref
     assert read(client, patient_ref)["id"] == patient_ref.split("/")[1]
 
 
-def test_transaction_results_are_searchable_by_the_assigned_references(
+def test_transaction_resolves_urn_uuid_references_of_a_vital_signs_observation(
     client: TestClient,
 ) -> None:
-    bundle, _urns = admission()
-    entries = post_bundle(client, bundle).json()["entry"]
-    patient_ref = location_reference(entries[0])
+    # The admission of the issue: Patient + Encounter + Observation (a vital sign, so the vital
+    # signs profile applies, whose subject must refer to a Patient) all linked by urn:uuid.
+    patient_urn, encounter_urn = urn(), urn()
+    bundle = bundle_of(
+        "transaction",
+        post_entry(factories.patient(), patient_urn),
+        post_entry(encounter_for(patient_urn), encounter_urn),
+        post_entry(observation_for(patient_urn, encounter_urn), urn()),
+    )
+    response = post_bundle(client, bundle)
+    assert response.status_code == 200, response.text
+    entries = response.json()["entry"]
+    assert [e["response"]["status"][:3] for e in entries] == ["201", "201", "201"]
+    patient_ref, encounter_ref, observation_ref = (location_reference(e) for e in entries)
+    observation = read(client, observation_ref)
+    assert observation["subject"]["reference"] == patient_ref
+    assert observation["encounter"]["reference"] == encounter_ref
     assert total(client, "Observation", patient=patient_ref) == 1
-    assert total(client, "Encounter", patient=patient_ref) == 1
 
 
 def test_transaction_resolves_a_reference_to_an_entry_listed_later(client: TestClient) -> None:
@@ -328,8 +345,8 @@ def test_transaction_resolves_a_reference_to_an_entry_listed_later(client: TestC
 
 
 def test_transaction_writes_a_provenance_for_each_created_resource(client: TestClient) -> None:
-    bundle, _urns = admission()
-    entries = post_bundle(client, bundle).json()["entry"]
+    entries = post_bundle(client, admission()).json()["entry"]
+    assert len(entries) == 3
     for entry in entries:
         reference = location_reference(entry)
         provenance = client.get("/fhir/Provenance", params={"target": reference}).json()
@@ -411,18 +428,21 @@ def test_transaction_with_a_stale_if_match_on_delete_stores_nothing(client: Test
     assert read(client, f"Patient/{existing['id']}")["meta"]["versionId"] == "2"
 
 
-def test_transaction_that_fails_while_writing_rolls_back_earlier_writes(
+def test_transaction_that_fails_after_earlier_entries_were_written_stores_nothing(
     client: TestClient,
 ) -> None:
-    # Every entry is valid on its own; the update of an Observation that is not there can only
-    # fail once the creates before it have been written.
+    # Every entry is valid on its own; the guarded update of a Patient that does not exist can
+    # only fail once the creates before it (POST is applied before PUT) have been written.
     bundle = bundle_of(
         "transaction",
         post_entry(factories.patient()),
-        delete_entry("Patient/does-not-exist-anywhere", if_match='W/"1"'),
+        post_entry(factories.patient()),
+        put_entry(factories.patient(id="not-there-yet"), if_match='W/"1"'),
     )
-    assert_outcome(post_bundle(client, bundle))
+    outcome = assert_outcome(post_bundle(client, bundle))
+    assert mentions(outcome, "Bundle.entry[2]"), outcome
     nothing_stored(client)
+    assert client.get("/fhir/Patient/not-there-yet").status_code == 404
 
 
 def test_transaction_conditional_create_matches_an_existing_patient(client: TestClient) -> None:
@@ -434,18 +454,19 @@ def test_transaction_conditional_create_matches_an_existing_patient(client: Test
         "transaction",
         post_entry(duplicate, patient_urn, if_none_exist=criteria),
         post_entry(encounter_for(patient_urn), encounter_urn),
-        post_entry(observation_for(patient_urn, encounter_urn)),
+        post_entry(condition_for(patient_urn, encounter_urn)),
     )
     response = post_bundle(client, bundle)
     assert response.status_code == 200, response.text
-    patient_entry, encounter_entry, observation_entry = response.json()["entry"]
+    patient_entry, encounter_entry, condition_entry = response.json()["entry"]
     assert patient_entry["response"]["status"].startswith("200")
     assert location_reference_or_full_url(patient_entry) == f"Patient/{existing['id']}"
     assert total(client, "Patient") == 1
     encounter = read(client, location_reference(encounter_entry))
-    observation = read(client, location_reference(observation_entry))
+    condition = read(client, location_reference(condition_entry))
     assert encounter["subject"]["reference"] == f"Patient/{existing['id']}"
-    assert observation["subject"]["reference"] == f"Patient/{existing['id']}"
+    assert condition["subject"]["reference"] == f"Patient/{existing['id']}"
+    assert condition["encounter"]["reference"] == location_reference(encounter_entry)
 
 
 def test_transaction_conditional_create_without_a_match_creates(client: TestClient) -> None:
@@ -532,7 +553,11 @@ def test_transaction_put_to_append_only_provenance_fails_and_stores_nothing(
         {"resourceType": "Bundle", "type": "searchset"},
         {"resourceType": "Patient"},
         {"resourceType": "Bundle", "type": "transaction", "entry": {"request": {}}},
-        {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "POST"}}]},
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"request": {"method": "POST"}}],
+        },
         {
             "resourceType": "Bundle",
             "type": "transaction",
@@ -565,11 +590,9 @@ def test_transaction_put_to_append_only_provenance_fails_and_stores_nothing(
 def test_malformed_bundle_never_causes_a_server_error(
     client: TestClient, body: dict[str, Any]
 ) -> None:
-    # A server error must reach the test as the 500 a client would see, not as a raised exception.
-    plain_client = TestClient(client.app, base_url="http://testserver", raise_server_exceptions=False)
-    response = plain_client.post(
-        "/fhir", content=json.dumps(body), headers={"Content-Type": FHIR_JSON}
-    )
+    # A server error must reach the test as the 500 a client would get, not as a raised exception.
+    unraised = TestClient(client.app, base_url="http://testserver", raise_server_exceptions=False)
+    response = unraised.post("/fhir", content=json.dumps(body), headers={"Content-Type": FHIR_JSON})
     assert response.status_code < 500, response.text
     assert response.json()["resourceType"] in ("OperationOutcome", "Bundle")
 
@@ -582,7 +605,8 @@ def test_bundle_of_a_type_other_than_batch_or_transaction_returns_400(client: Te
 
 def test_malformed_json_bundle_returns_400(client: TestClient) -> None:
     response = client.post(
-        "/fhir", content=b'{"resourceType": "Bundle", "type": "transaction", "entry": [',
+        "/fhir",
+        content=b'{"resourceType": "Bundle", "type": "transaction", "entry": [',
         headers={"Content-Type": FHIR_JSON},
     )
     assert response.status_code == 400

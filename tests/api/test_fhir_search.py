@@ -85,7 +85,10 @@ def assert_outcome(response: httpx2.Response, status: int) -> dict[str, Any]:
 
 
 def heart_rate(
-    client: TestClient, patient_id: str, value: float = 80, when: str = "2026-11-22T10:00:00Z",
+    client: TestClient,
+    patient_id: str,
+    value: float = 80,
+    when: str = "2026-11-22T10:00:00Z",
     **overrides: Any,
 ) -> dict[str, Any]:
     return create(client, factories.heart_rate(patient_id, value=value, when=when, **overrides))
@@ -101,8 +104,13 @@ def respiratory_rate(client: TestClient, patient_id: str, value: float = 18) -> 
 
 
 def encounter(
-    client: TestClient, patient_id: str, *, status: str = "in-progress",
-    location_id: str | None = None, start: str = "2026-11-20T09:00:00Z", end: str | None = None,
+    client: TestClient,
+    patient_id: str,
+    *,
+    status: str = "in-progress",
+    location_id: str | None = None,
+    start: str = "2026-11-20T09:00:00Z",
+    end: str | None = None,
 ) -> dict[str, Any]:
     period = {"start": start, **({"end": end} if end else {})}
     resource: dict[str, Any] = {
@@ -118,7 +126,11 @@ def encounter(
 
 
 def location(
-    client: TestClient, name: str, physical_type: str, *, part_of: str | None = None,
+    client: TestClient,
+    name: str,
+    physical_type: str,
+    *,
+    part_of: str | None = None,
     identifier: str | None = None,
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
@@ -131,8 +143,9 @@ def location(
     if part_of:
         resource["partOf"] = {"reference": f"Location/{part_of}"}
     if identifier:
-        resource["identifier"] = [{"system": "http://wardcare.org/fhir/Id/location",
-                                   "value": identifier}]
+        resource["identifier"] = [
+            {"system": "http://wardcare.org/fhir/Id/location", "value": identifier}
+        ]
     return create(client, resource)
 
 
@@ -379,8 +392,11 @@ def test_encounter_search_by_location(client: TestClient) -> None:
 def test_encounter_search_by_date_matches_overlapping_periods(client: TestClient) -> None:
     patient = create_patient(client)
     last_week = encounter(
-        client, patient["id"], status="finished",
-        start="2026-11-10T09:00:00Z", end="2026-11-12T17:00:00Z",
+        client,
+        patient["id"],
+        status="finished",
+        start="2026-11-10T09:00:00Z",
+        end="2026-11-12T17:00:00Z",
     )
     ongoing = encounter(client, patient["id"], start="2026-11-20T09:00:00Z")
     assert found(client, "Encounter", {"date": "ge2026-11-15"}) == {ongoing["id"]}
@@ -441,9 +457,9 @@ def test_observation_search_by_category(client: TestClient) -> None:
     del survey["valueQuantity"]
     note = create(client, survey)
     assert found(client, "Observation", {"category": "vital-signs"}) == {vital["id"]}
-    assert found(
-        client, "Observation", {"category": f"{OBSERVATION_CATEGORY}|survey"}
-    ) == {note["id"]}
+    assert found(client, "Observation", {"category": f"{OBSERVATION_CATEGORY}|survey"}) == {
+        note["id"]
+    }
 
 
 @pytest.fixture
@@ -587,7 +603,11 @@ def test_sorted_paging_follows_the_sort_across_pages(client: TestClient) -> None
 
 
 def care_plan(
-    client: TestClient, patient_id: str, *, status: str = "active", category: str = "nursing",
+    client: TestClient,
+    patient_id: str,
+    *,
+    status: str = "active",
+    category: str = "nursing",
     encounter_id: str | None = None,
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
@@ -595,8 +615,16 @@ def care_plan(
         "status": status,
         "intent": "plan",
         "subject": {"reference": f"Patient/{patient_id}"},
-        "category": [{"coding": [{"system": "http://wardcare.org/fhir/CodeSystem/care-plan-kind",
-                                  "code": category}]}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://wardcare.org/fhir/CodeSystem/care-plan-kind",
+                        "code": category,
+                    }
+                ]
+            }
+        ],
         "title": f"{category} plan",
     }
     if encounter_id:
@@ -685,8 +713,12 @@ def test_questionnaire_response_search_by_authored(client: TestClient) -> None:
 
 
 def task(
-    client: TestClient, patient_id: str, *, status: str = "requested",
-    focus: str | None = None, period: dict[str, str] | None = None,
+    client: TestClient,
+    patient_id: str,
+    *,
+    status: str = "requested",
+    focus: str | None = None,
+    period: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Task",
@@ -728,11 +760,15 @@ def test_task_search_by_focus(client: TestClient) -> None:
 def test_task_search_by_period(client: TestClient) -> None:
     patient = create_patient(client)
     night = task(
-        client, patient["id"],
+        client,
+        patient["id"],
         period={"start": "2026-11-22T22:00:00Z", "end": "2026-11-23T06:00:00Z"},
     )
-    morning = task(client, patient["id"], period={"start": "2026-11-21T08:00:00Z",
-                                        "end": "2026-11-21T10:00:00Z"})
+    morning = task(
+        client,
+        patient["id"],
+        period={"start": "2026-11-21T08:00:00Z", "end": "2026-11-21T10:00:00Z"},
+    )
     assert found(client, "Task", {"period": "ge2026-11-22"}) == {night["id"]}
     assert found(client, "Task", {"period": "2026-11-22T23:00:00Z"}) == set()
     assert found(client, "Task", {"period": "2026-11"}) == {night["id"], morning["id"]}
@@ -776,7 +812,8 @@ def test_comma_separated_values_are_ored(client: TestClient) -> None:
     pulse = heart_rate(client, patient["id"])
     breathing = respiratory_rate(client, patient["id"])
     heart_rate(
-        client, patient["id"],
+        client,
+        patient["id"],
         code={"coding": [{"system": LOINC, "code": "8310-5", "display": "Body temperature"}]},
         valueQuantity={"value": 37.2, "unit": "Cel", "system": UCUM, "code": "Cel"},
     )
@@ -849,9 +886,7 @@ def test_revinclude_provenance_target_adds_the_provenance_of_each_match(
 ) -> None:
     patient = create_patient(client)
     create_patient(client)
-    bundle = search(
-        client, "Patient", {"_id": patient["id"], "_revinclude": "Provenance:target"}
-    )
+    bundle = search(client, "Patient", {"_id": patient["id"], "_revinclude": "Provenance:target"})
     included = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "include"]
     assert [r["resourceType"] for r in included] == ["Provenance"]
     targets = {t["reference"] for t in included[0]["target"]}

@@ -59,7 +59,7 @@ def searchset(
                 "url": _page_url(base_url, resource_type, params, count, max(0, offset - count)),
             }
         )
-    more = len(matches) == count and (total is None or offset + count < total)
+    more = count > 0 and len(matches) == count and (total is None or offset + count < total)
     if more:
         links.append(
             {

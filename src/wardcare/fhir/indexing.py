@@ -74,8 +74,14 @@ def _add(rows: IndexRows, param: SearchParam, value: Any) -> None:
                 rows.references.append((code, *target))
         case ParamType.QUANTITY | ParamType.NUMBER:
             if isinstance(value, dict) and isinstance(value.get("value"), int | float):
+                unit = value.get("code")
                 rows.quantities.append(
-                    (code, float(value["value"]), value.get("system"), value.get("code"))
+                    (
+                        code,
+                        float(value["value"]),
+                        _cut(value.get("system")),
+                        unit[:64] if isinstance(unit, str) else None,
+                    )
                 )
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 rows.quantities.append((code, float(value), None, None))
@@ -137,6 +143,6 @@ def _reference_target(value: Any) -> tuple[str, str] | None:
         return None
     ref: str = value["reference"]
     target = split_reference(ref)
-    if target:
-        return target
+    if target and len(target[0]) <= 64:
+        return target[0], target[1][:_MAX]
     return "", ref[:_MAX]

@@ -7,6 +7,7 @@ criterion for an empty result.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -144,8 +145,8 @@ def _result_param(
     query: SearchQuery, name: str, value: str, registry: SearchParameterRegistry, max_count: int
 ) -> None:
     if name in ("_count", "_offset"):
-        if not value.isdigit():
-            raise _bad(f"{name} must be a whole number, not {value!r}", name)
+        if not value.isdigit() or len(value) > 9:
+            raise _bad(f"{name} must be a whole number below 10^9, not {value!r}", name)
         number = int(value)
         if name == "_count":
             query.count = min(number, max_count)
@@ -258,6 +259,8 @@ def _value(param: SearchParam, modifier: str, raw: str, name: str) -> Value:
                 amount = float(number)
             except ValueError as exc:
                 raise _bad(f"{name}: {number!r} is not a number", name) from exc
+            if not math.isfinite(amount):
+                raise _bad(f"{name}: {number!r} is not a finite number", name)
             system, _, code = unit.partition("|")
             if unit and not code:  # "5.4||mg" is system-less; "5.4|mg" is not valid syntax
                 raise _bad(f"{name}: quantity must be number|system|code", name)

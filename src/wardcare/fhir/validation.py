@@ -64,6 +64,12 @@ _DATATYPES = frozenset(
 
 
 def parse_json(body: bytes) -> Any:
+    if b"\\u0000" in body or b"\x00" in body:
+        # FHIR strings may not hold control characters (R4 2.24.0.1 string), and PostgreSQL
+        # text cannot store NUL: refuse it here rather than fail in the database.
+        raise errors.invalid(
+            "The body contains a NUL character, which FHIR does not allow", code="structure"
+        )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -78,6 +84,12 @@ class ResourceValidator:
     def validate(self, resource: Any, *, expected_type: str | None = None) -> str:
         """Check a parsed resource; return its type or raise WardCareError naming each problem."""
         resource_type = self._check_type(resource, expected_type)
+        null = _first_null(resource, resource_type)
+        if null:
+            # FHIR R4 JSON (2.6.2): an element is either present with a value or absent.
+            raise errors.invalid(
+                f"{null} is null: leave an element out instead", null, code="structure"
+            )
         model = self._check_structure(resource, resource_type)
         issues = self._check_bindings(model, resource_type)
         issues.extend(_check_nhs_numbers(resource, resource_type))
@@ -159,6 +171,26 @@ def _walk_bindings(
                             "code-invalid",
                         )
                     )
+
+
+def _first_null(value: Any, path: str) -> str | None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if child is None:
+                return f"{path}.{key}"
+            found = _first_null(child, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            # null is allowed inside an array only to keep a primitive array aligned with its
+            # `_element` extensions; WardCare does not accept that form either.
+            if child is None:
+                return f"{path}[{index}]"
+            found = _first_null(child, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def _issue_from_pydantic(resource_type: str, err: Any) -> Issue:

@@ -29,7 +29,7 @@ from wardcare.storage.repository import SearchPage
 from wardcare.storage.unit_of_work import Transaction
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 _RETRIES = 5
 
 
@@ -68,7 +68,7 @@ def check_id(resource_id: str) -> None:
 
 
 def parse_etag(value: str) -> int:
-    match = _ETAG.match(value.strip())
+    match = _ETAG.match(value.strip()[:20])
     if not match:
         raise errors.invalid(f'If-Match must be a version ETag like W/"3", not {value!r}')
     return int(match.group(1))
@@ -145,6 +145,10 @@ def _normalise_criteria(if_none_exist: str) -> str:
     pairs = parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True)
     if not pairs:
         raise errors.invalid("If-None-Exist has no search criteria", "If-None-Exist")
+    if len(if_none_exist) > 400:
+        raise errors.invalid(
+            "If-None-Exist criteria are limited to 400 characters", "If-None-Exist"
+        )
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
@@ -200,8 +204,8 @@ def vread(
 ) -> StoredVersion:
     """Read one version (3.1.0.3); a deletion version is 410 Gone."""
     check_type(resource_type)
-    if not version_id.isdigit():
-        raise errors.invalid(f"version {version_id!r} must be a number")
+    if not version_id.isdigit() or len(version_id) > 9:
+        raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id!r}")
     with ctx.uow.read() as tx:
         stored = tx.resources.version(resource_type, resource_id, int(version_id))
     if stored is None:
@@ -390,8 +394,8 @@ def history(
     count, offset, since = ctx.settings.default_page_size, 0, None
     for name, value in params:
         if name in ("_count", "_offset"):
-            if not value.isdigit():
-                raise errors.invalid(f"{name} must be a whole number", name)
+            if not value.isdigit() or len(value) > 9:
+                raise errors.invalid(f"{name} must be a whole number below 10^9", name)
             if name == "_count":
                 count = min(int(value), ctx.settings.max_page_size)
             else:

@@ -365,9 +365,9 @@ class ResourceRepository:
     def search(self, query: SearchQuery) -> SearchPage:
         rids = search_sql.matching_rids(query).subquery()
         total = None
-        if query.total != "none" or query.summary_count:
+        if query.total != "none" or query.summary_count or query.count == 0:
             total = self._conn.execute(select(func.count()).select_from(rids)).scalar_one()
-        if query.summary_count:
+        if query.summary_count or query.count == 0:
             return SearchPage([], [], total)
         page = self._conn.execute(
             _versions_query()
