@@ -321,9 +321,7 @@ def machine(*, postgres_url: str | None = None) -> dict[str, Any]:
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_count": os.cpu_count(),
         "cpu_model": _proc_field("/proc/cpuinfo", "model name") or platform.processor(),
-        "memory_gib": (
-            round(int(memory_kib.split()[0]) / 1024**2, 1) if memory_kib else None
-        ),
+        "memory_gib": (round(int(memory_kib.split()[0]) / 1024**2, 1) if memory_kib else None),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "kernel": platform.release(),
         "os": platform.platform(),

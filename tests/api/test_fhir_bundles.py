@@ -147,12 +147,12 @@ def assert_outcome(response: httpx2.Response) -> dict[str, Any]:
     return outcome
 
 
-def mentions(outcome: dict[str, Any], text: str) -> bool:
-    """Whether an issue names `text` in its expression (or, failing that, its diagnostics)."""
+def mentions(outcome: dict[str, Any], path: str) -> bool:
+    """Whether an issue's expression names `path` (or an element inside it)."""
     return any(
-        any(e.startswith(text) for e in issue.get("expression", []))
-        or text in issue.get("diagnostics", "")
+        e == path or e.startswith((f"{path}.", f"{path}["))
         for issue in outcome["issue"]
+        for e in issue.get("expression", [])
     )
 
 

@@ -37,6 +37,7 @@ from wardcare.demo.vital_signs_series import (
     vital_signs_set,
 )
 from wardcare.domain import nhs_number
+from wardcare.domain.bed_order import bed_order_key as location_bed_order
 
 __all__ = [
     "DEFAULT_SPEC",
@@ -242,15 +243,9 @@ def _location(
     return location
 
 
-def bed_order_key(bed: FhirResource) -> tuple[int, int, int]:
-    """Sort key giving the natural bed order: bays 1..n bed by bed, then side rooms.
-
-    Works on the location code: ``WARD7/BAY2/BED3`` -> (0, 2, 3), ``WARD7/SR1/BED1`` -> (1, 1, 1).
-    """
-    _ward, room, bed_part = _location_code(bed).split("/")
-    is_side_room = 1 if room.startswith("SR") else 0
-    room_number = int(room.removeprefix("SR").removeprefix("BAY"))
-    return (is_side_room, room_number, int(bed_part.removeprefix("BED")))
+def bed_order_key(bed: FhirResource) -> tuple[tuple[str | int, ...], ...]:
+    """Sort key giving the natural bed order (bays 1..n bed by bed, then side rooms)."""
+    return location_bed_order(_location_code(bed))
 
 
 def beds_in_bed_order(hospital: SyntheticHospital, ward_code: str) -> list[FhirResource]:
