@@ -79,9 +79,11 @@ def census_in(tx: Transaction, ctx: AppContext, *, ward_code: str) -> WardCensus
     beds: list[Bed] = []
     if rooms:
         partof = ",".join(f"Location/{room_id}" for room_id in room_names)
-        for bed in _search(tx, ctx, "Location", [("partof", partof), ("physical-type", "bd")]):
-            room_id = (split_reference(bed["partOf"]["reference"]) or ("", ""))[1]
-            beds.append(Bed(bed["id"], _code(bed), bed.get("name", ""), room_names[room_id]))
+        for location in _search(tx, ctx, "Location", [("partof", partof), ("physical-type", "bd")]):
+            room_id = (split_reference(location["partOf"]["reference"]) or ("", ""))[1]
+            beds.append(
+                Bed(location["id"], _code(location), location.get("name", ""), room_names[room_id])
+            )
     beds.sort(key=lambda b: bed_order_key(b.code))
     census = WardCensus(ward, beds)
     encounters = _search(
