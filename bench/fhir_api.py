@@ -591,6 +591,11 @@ def _profile_summary(path: Path | None) -> dict[str, Any] | None:
     return {"file": str(path), **common.top_frames(path)}
 
 
+def _ms(latency: dict[str, float]) -> str:
+    parts = [f"{k.removesuffix('_ms')} {v:.1f}" for k, v in latency.items() if k != "n"]
+    return " / ".join(parts) + " ms"
+
+
 def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dict[str, Any]:
     rng = random.Random(plan.seed)
     result: dict[str, Any] = {"database": database}
@@ -609,7 +614,7 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
                 result[f"creates_{clients}"] = report
                 console.print(
                     f"  {clients} client(s): {report['creates_per_s']} creates/s, "
-                    f"{report['failures']} failures, latency {report['latency']}"
+                    f"{report['failures']} failures, latency {_ms(report['latency'])}"
                 )
                 for sample in report["failure_samples"]:
                     console.print(f"    [red]{sample}")
@@ -652,7 +657,8 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
                     entry["profile"] = _profile_summary(profile)
                 result["search"].append(entry)
                 console.print(
-                    f"  {size:,} stored: {entry['failures']} failures, latency {entry['latency']}"
+                    f"  {size:,} stored: {entry['failures']} failures, "
+                    f"latency {_ms(entry['latency'])}"
                 )
                 for sample in entry["failure_samples"]:
                     console.print(f"    [red]{sample}")

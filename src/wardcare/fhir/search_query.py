@@ -122,6 +122,8 @@ def parse_search(
     query = SearchQuery(resource_type, count=default_count)
     known = registry.for_type(resource_type)
     for raw_name, raw_value in params:
+        if "\x00" in raw_name or "\x00" in raw_value:
+            raise _bad("A search parameter contains a NUL character", raw_name.replace("\x00", ""))
         name, _, modifier = raw_name.partition(":")
         if name in _RESULT_PARAMS:
             _result_param(query, name, raw_value, registry, max_count)

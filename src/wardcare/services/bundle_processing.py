@@ -42,6 +42,7 @@ class _Entry:
     if_none_exist: str | None
     if_match: str | None
     assigned_id: str | None = None
+    matched: StoredVersion | None = None  # what a conditional create found instead of creating
     response: dict[str, Any] = field(default_factory=dict)
 
 
@@ -212,6 +213,17 @@ def _transaction(
 ) -> dict[str, Any]:
     entries = [_parse_entry(i, raw, base_url) for i, raw in enumerate(raw_entries)]
     for entry in entries:
+        fhir.check_type(entry.resource_type)
+    # Give every new resource its id first, so references between entries are real references
+    # (Patient/<id>) when the entries are validated against their profiles.
+    provisional: dict[str, str] = {}
+    for entry in entries:
+        if entry.method == "POST":
+            entry.assigned_id = str(uuid.uuid4())
+            if entry.full_url:
+                provisional[entry.full_url] = f"{entry.resource_type}/{entry.assigned_id}"
+    _rewrite_entries(entries, provisional)
+    for entry in entries:
         _validate(ctx, entry)
     _check_unique_targets(entries)
     for _attempt in range(5):
@@ -266,18 +278,25 @@ def _apply_transaction(
     tx: Transaction, ctx: AppContext, actor: Actor, entries: list[_Entry], base_url: str
 ) -> None:
     ordered = sorted(entries, key=lambda e: (_ORDER[e.method], e.index))
-    references: dict[str, str] = {}
+    # A conditional create that matches an existing resource creates nothing: references to it
+    # from other entries must point at the existing resource instead (3.1.0.13.2).
+    matched: dict[str, str] = {}
     for entry in ordered:
-        if entry.method == "POST":
-            entry.assigned_id = str(uuid.uuid4())
-            if entry.full_url:
-                references[entry.full_url] = f"{entry.resource_type}/{entry.assigned_id}"
-    for entry in entries:
-        if entry.resource is not None and references:
-            entry.resource = _rewrite_references(entry.resource, references)
+        if entry.method == "POST" and entry.if_none_exist:
+            try:
+                existing = fhir.conditional_match(tx, ctx, entry.resource_type, entry.if_none_exist)
+            except WardCareError as exc:
+                exc.entry_index = entry.index  # type: ignore[attr-defined]
+                raise
+            if existing is not None:
+                entry.matched = existing
+                matched[f"{entry.resource_type}/{entry.assigned_id}"] = (
+                    f"{existing.resource_type}/{existing.id}"
+                )
+    _rewrite_entries(entries, matched)
     for entry in ordered:
         try:
-            entry.response = _apply_in(tx, ctx, actor, entry, base_url, references)
+            entry.response = _apply_in(tx, ctx, actor, entry, base_url)
         except WardCareError as exc:
             exc.entry_index = entry.index  # type: ignore[attr-defined]
             raise
@@ -291,10 +310,11 @@ def _apply_in(
     actor: Actor,
     entry: _Entry,
     base_url: str,
-    references: dict[str, str],
 ) -> dict[str, Any]:
     if entry.method == "GET":
         return _get(ctx, actor, entry, base_url, tx=tx)
+    if entry.method == "POST" and entry.matched is not None:
+        return _written(entry.matched, 200)
     if entry.method == "POST":
         assert entry.resource is not None
         result = fhir.create_in(
@@ -305,9 +325,6 @@ def _apply_in(
             if_none_exist=entry.if_none_exist,
             resource_id=entry.assigned_id,
         )
-        if not result.created and entry.full_url:
-            # A conditional create that matched: references now point at the existing resource.
-            references[entry.full_url] = f"{entry.resource_type}/{result.stored.id}"
         return _written(result.stored, 201 if result.created else 200)
     if entry.method == "PUT":
         assert entry.resource is not None
@@ -327,6 +344,13 @@ def _apply_in(
         expected_version=expected,
     )
     return {"response": {"status": "204 No Content"}}
+
+
+def _rewrite_entries(entries: list[_Entry], references: dict[str, str]) -> None:
+    if references:
+        for entry in entries:
+            if entry.resource is not None:
+                entry.resource = _rewrite_references(entry.resource, references)
 
 
 def _rewrite_references(resource: dict[str, Any], references: dict[str, str]) -> dict[str, Any]:

@@ -152,6 +152,13 @@ def _normalise_criteria(if_none_exist: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
+def conditional_match(
+    tx: Transaction, ctx: AppContext, resource_type: str, if_none_exist: str
+) -> StoredVersion | None:
+    """The one resource matching If-None-Exist criteria, None for none; 412 for several."""
+    return _conditional_match(tx, ctx, resource_type, _normalise_criteria(if_none_exist))
+
+
 def _conditional_match(
     tx: Transaction, ctx: AppContext, resource_type: str, criteria: str
 ) -> StoredVersion | None:
@@ -183,6 +190,8 @@ def read(ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str)
 
 
 def read_in(tx: Transaction, *, resource_type: str, resource_id: str) -> StoredVersion:
+    if not _ID.match(resource_id):
+        raise errors.not_found(f"{resource_type}/{resource_id!r} is not known")
     stored = tx.resources.current(resource_type, resource_id)
     if stored is None:
         raise errors.not_found(f"{resource_type}/{resource_id} is not known")
@@ -204,7 +213,7 @@ def vread(
 ) -> StoredVersion:
     """Read one version (3.1.0.3); a deletion version is 410 Gone."""
     check_type(resource_type)
-    if not version_id.isdigit() or len(version_id) > 9:
+    if not _ID.match(resource_id) or not version_id.isdigit() or len(version_id) > 9:
         raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id!r}")
     with ctx.uow.read() as tx:
         stored = tx.resources.version(resource_type, resource_id, int(version_id))
@@ -407,6 +416,8 @@ def history(
                 raise errors.invalid(f"_since: {exc}", "_since") from exc
         elif name not in ("_format", "_pretty"):
             raise errors.invalid(f"Unknown history parameter {name!r}", name, code="not-supported")
+    if resource_id is not None and not _ID.match(resource_id):
+        raise errors.not_found(f"{resource_type}/{resource_id!r} is not known")
     with ctx.uow.read() as tx:
         if resource_type and resource_id:
             read_in_any = tx.resources.current(resource_type, resource_id)

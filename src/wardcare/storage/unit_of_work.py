@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from wardcare import errors
 from wardcare.errors import Category
@@ -47,6 +47,9 @@ class UnitOfWork:
             else:
                 with self._writer.begin() as connection:
                     yield Transaction(connection, self._registry)
+        except DataError as exc:
+            # A value the database cannot hold that validation did not catch: the caller's input.
+            raise errors.invalid(f"The database refused a value: {exc.orig}") from exc
         except OperationalError as exc:
             raise errors.error(
                 Category.STORAGE, f"The record could not be saved: {exc.orig}"
@@ -57,5 +60,8 @@ class UnitOfWork:
         """A read-only transaction over one snapshot (SQLite WAL readers always get one;
         PostgreSQL needs REPEATABLE READ for it)."""
         engine = self.engine if is_sqlite(self.engine) else self._snapshot_reader
-        with engine.connect() as connection, connection.begin():
-            yield Transaction(connection, self._registry)
+        try:
+            with engine.connect() as connection, connection.begin():
+                yield Transaction(connection, self._registry)
+        except DataError as exc:
+            raise errors.invalid(f"The database refused a value: {exc.orig}") from exc
