@@ -343,7 +343,9 @@ def delete_in(
         raise errors.error(
             Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never deleted"
         )
-    current = tx.resources.current(resource_type, resource_id)
+    if not _ID.match(resource_id):
+        raise errors.not_found(f"{resource_type}/{resource_id!r} is not known")
+    current = tx.resources.current(resource_type, resource_id, for_update=True)
     if current is None:
         raise errors.not_found(f"{resource_type}/{resource_id} is not known")
     _check_version(current, expected_version)
