@@ -116,15 +116,17 @@ def running_server(
     host: str = "127.0.0.1",
     ready_path: str = "/fhir/metadata",
     startup_timeout: float = 90.0,
+    **settings: str,
 ) -> Iterator[Server]:
-    """`wardcare serve` on a free port with default settings apart from the database and port."""
+    """`wardcare serve` on a free port with default settings apart from the database and port
+    (and any other `settings`, e.g. `sqlite_synchronous="NORMAL"` for WARDCARE_SQLITE_...)."""
     port = free_port(host)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             wardcare_command("serve"),
-            env=wardcare_env(database_url=database_url, http_port=str(port)),
+            env=wardcare_env(**settings, database_url=database_url, http_port=str(port)),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -179,6 +181,45 @@ def process_cpu_seconds(pid: int) -> float:
         return float("nan")
     # After the command name: state is field 3, utime field 14, stime field 15 (1-based).
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks, from /proc/stat."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle + iowait
+    total = sum(values)
+    return total - idle, total
+
+
+class CpuMeter:
+    """How many CPUs the whole machine kept busy since it was created (or last reset)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._busy, self._total = _cpu_jiffies()
+
+    def busy_cores(self) -> float:
+        busy, total = _cpu_jiffies()
+        elapsed = total - self._total
+        if elapsed <= 0:
+            return 0.0
+        return (busy - self._busy) / elapsed * (os.cpu_count() or 1)
+
+
+def wait_for_quiet_machine(
+    max_busy_cores: float = 0.3, window: float = 2.0, timeout: float = 300.0
+) -> float:
+    """Wait (up to `timeout` s) until other work keeps at most `max_busy_cores` CPUs busy over a
+    `window`, so a measurement does not share the machine; returns the last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        meter = CpuMeter()
+        time.sleep(window)
+        busy = meter.busy_cores()
+        if busy <= max_busy_cores or time.monotonic() > deadline:
+            return round(busy, 2)
 
 
 # -- HTTP client -------------------------------------------------------------------------------

@@ -420,9 +420,11 @@ def run_creates(
     clients: int,
     total: int,
     rng: random.Random,
+    quiet_timeout: float,
     profile: Path | None = None,
 ) -> dict[str, Any]:
     """`total` creates shared by `clients` processes started together; creates/s overall."""
+    busy_before = common.wait_for_quiet_machine(timeout=quiet_timeout)
     mp = multiprocessing.get_context("fork")
     barrier = mp.Barrier(clients + 1)
     results = mp.Queue()
@@ -445,8 +447,10 @@ def run_creates(
     with profiler:
         barrier.wait(timeout=120)  # every client has warmed up: measure from here
         server_cpu = server.cpu_seconds()
+        machine_cpu = common.CpuMeter()
         reports = [results.get(timeout=600) for _ in processes]
         server_cpu = server.cpu_seconds() - server_cpu
+        machine_busy = machine_cpu.busy_cores()
     for process in processes:
         process.join(timeout=30)
     elapsed = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
@@ -466,6 +470,8 @@ def run_creates(
         "clients_cpu_cores": round(sum(r["cpu_seconds"] for r in reports) / elapsed, 2)
         if elapsed
         else None,
+        "machine_busy_cores_before": busy_before,
+        "machine_busy_cores": round(machine_busy, 2),
     }
 
 
@@ -485,25 +491,34 @@ def search_path(patient_id: str) -> str:
 
 
 def check_searchset(body: bytes, patient_id: str, matches: int, *, in_full: bool) -> str | None:
-    """None if the answer is right; else what is wrong with it."""
+    """None if the answer is right; else what is wrong with it.
+
+    Every answer is checked cheaply (a searchset with the right number of entries: the client
+    must not spend the CPU the server needs); `in_full` parses it and checks every entry too.
+    """
+    expected = min(PAGE_SIZE, matches)
+    if not in_full:
+        if b'"type":"searchset"' not in body:
+            return f"not a searchset Bundle: {body[:200]!r}"
+        entries = body.count(b'"fullUrl"')
+        if entries != expected:
+            return f"{entries} entries for Patient/{patient_id}, expected {expected}"
+        return None
     bundle = json.loads(body)
     if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
         return f"not a searchset Bundle: {body[:200]!r}"
-    entries = bundle.get("entry", [])
-    expected = min(PAGE_SIZE, matches)
-    if len(entries) != expected:
-        return f"{len(entries)} entries for Patient/{patient_id}, expected {expected}"
+    resources = [e["resource"] for e in bundle.get("entry", [])]
+    if len(resources) != expected:
+        return f"{len(resources)} entries for Patient/{patient_id}, expected {expected}"
     if "total" in bundle and bundle["total"] != matches:
         return f"total {bundle['total']} for Patient/{patient_id}, expected {matches}"
-    if in_full:
-        resources = [e["resource"] for e in entries]
-        times = [r["effectiveDateTime"] for r in resources]
-        if times != sorted(times, reverse=True):
-            return f"entries not sorted by effectiveDateTime descending: {times[:5]}..."
-        for r in resources:
-            codes = {c.get("code") for c in r["code"]["coding"]}
-            if SEARCH_CODE not in codes or r["subject"]["reference"] != f"Patient/{patient_id}":
-                return f"an entry that does not match the search: {r.get('id')}"
+    times = [r["effectiveDateTime"] for r in resources]
+    if times != sorted(times, reverse=True):
+        return f"entries not sorted by effectiveDateTime descending: {times[:5]}..."
+    for r in resources:
+        codes = {c.get("code") for c in r["code"]["coding"]}
+        if SEARCH_CODE not in codes or r["subject"]["reference"] != f"Patient/{patient_id}":
+            return f"an entry that does not match the search: {r.get('id')}"
     return None
 
 
@@ -513,6 +528,7 @@ def run_searches(
     *,
     count: int,
     rng: random.Random,
+    quiet_timeout: float,
     profile: Path | None = None,
 ) -> dict[str, Any]:
     """`count` searches for random patients over one keep-alive connection."""
@@ -543,8 +559,10 @@ def run_searches(
         common.py_spy(server.pid, profile) if profile else nullcontext()
     )
     latencies: list[float] = []
+    busy_before = common.wait_for_quiet_machine(timeout=quiet_timeout)
     with profiler:
         server_cpu = server.cpu_seconds()
+        machine_cpu = common.CpuMeter()
         started = time.perf_counter()
         for _ in range(count):
             latency = search(rng.choice(patients))
@@ -552,6 +570,7 @@ def run_searches(
                 latencies.append(latency)
         elapsed = time.perf_counter() - started
         server_cpu = server.cpu_seconds() - server_cpu
+        machine_busy = machine_cpu.busy_cores()
     client.close()
     return {
         "searches": count,
@@ -561,6 +580,8 @@ def run_searches(
         "latency": common.latency_summary(latencies),
         "searches_per_s": round(count / elapsed, 1) if elapsed else None,
         "server_cpu_cores": round(server_cpu / elapsed, 2) if elapsed else None,
+        "machine_busy_cores_before": busy_before,
+        "machine_busy_cores": round(machine_busy, 2),
     }
 
 
@@ -575,6 +596,7 @@ class Plan:
     searches: int
     seed: int
     profile: bool
+    quiet_timeout: float
     postgres_url: str
     stamp: str
 
@@ -607,7 +629,12 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
             for clients in (1, 8):
                 profile = _profile_path(plan, database, "creates8") if clients == 8 else None
                 report = run_creates(
-                    server, clients=clients, total=plan.creates, rng=rng, profile=profile
+                    server,
+                    clients=clients,
+                    total=plan.creates,
+                    rng=rng,
+                    quiet_timeout=plan.quiet_timeout,
+                    profile=profile,
                 )
                 if profile:
                     report["profile"] = _profile_summary(profile)
@@ -651,7 +678,14 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
                 )
                 with common.running_server(url, log_dir=logs) as server:
                     entry.update(
-                        run_searches(server, store, count=plan.searches, rng=rng, profile=profile)
+                        run_searches(
+                            server,
+                            store,
+                            count=plan.searches,
+                            rng=rng,
+                            quiet_timeout=plan.quiet_timeout,
+                            profile=profile,
+                        )
                     )
                 if profile:
                     entry["profile"] = _profile_summary(profile)
@@ -734,6 +768,7 @@ def report(results: dict[str, Any]) -> str:
                     c["latency"].get("p99_ms"),
                     c["server_cpu_cores"],
                     c["clients_cpu_cores"],
+                    f"{c['machine_busy_cores']} ({c['machine_busy_cores_before']})",
                 ]
             )
         for s in result["search"]:
@@ -748,6 +783,8 @@ def report(results: dict[str, Any]) -> str:
                     s["latency"].get("p95_ms"),
                     s["latency"].get("p99_ms"),
                     s["latency"].get("max_ms"),
+                    s["server_cpu_cores"],
+                    f"{s['machine_busy_cores']} ({s['machine_busy_cores_before']})",
                 ]
             )
         target_rows.extend(
@@ -764,8 +801,9 @@ def report(results: dict[str, Any]) -> str:
                 "Creates/s",
                 "p50 ms",
                 "p99 ms",
-                "Server CPU (cores)",
-                "Clients CPU (cores)",
+                "Server CPU",
+                "Clients CPU",
+                "Machine CPU (before)",
             ],
             create_rows,
         )
@@ -783,9 +821,16 @@ def report(results: dict[str, Any]) -> str:
                 "p95 ms",
                 "p99 ms",
                 "max ms",
+                "Server CPU",
+                "Machine CPU (before)",
             ],
             search_rows,
         )
+    )
+    out.append(
+        "\nCPU columns are in cores busy during the measurement: the server process, the client"
+        " processes, and the whole machine (server, clients, PostgreSQL and anything else), with"
+        " the whole machine's figure just before the measurement in brackets."
     )
     out.append("\n### Targets\n")
     out.append(common.markdown_table(["Database", "Target", "Measured", "Result"], target_rows))
@@ -827,6 +872,12 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
     parser.add_argument("--quick", action="store_true", help="10k only, fewer requests")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument(
+        "--quiet-timeout",
+        type=float,
+        help="wait up to this many seconds before each measurement for other work on the"
+        " machine to stop [300; 20 with --quick]",
+    )
     parser.add_argument("--postgres-url", default=common.POSTGRES_URL)
     args = parser.parse_args(argv)
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -841,6 +892,11 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         searches=args.searches or (100 if quick else 300),
         seed=args.seed,
         profile=args.profile,
+        quiet_timeout=args.quiet_timeout
+        if args.quiet_timeout is not None
+        else 20
+        if quick
+        else 300,
         postgres_url=args.postgres_url,
         stamp=common.timestamp(),
     )
@@ -853,6 +909,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": NAME,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "plan": {k: v for k, v in vars(plan).items() if k != "stamp"},
+        "workload": {
+            "server": "wardcare serve, default settings (only database URL and port set)",
+            "create": "vital-signs Observations cycling through the codes below, 201 expected",
+            "search": search_path("<patient>"),
+            "store": f"wards of {WARD_SIZE} patients, each {SETS_PER_PATIENT} four-hourly sets"
+            f" of {len(VITAL_SIGNS)} Observations, loaded {LOAD_BATCH} resources a transaction",
+            "codes": [sign.code for sign in VITAL_SIGNS],
+            "postgresql_after_load": "VACUUM ANALYZE of the schema (autovacuum's steady state)",
+            "sqlite_after_load": "nothing (the application runs no ANALYZE)",
+        },
         "machine": common.machine(
             postgres_url=plan.postgres_url if "postgresql" in plan.databases else None
         ),

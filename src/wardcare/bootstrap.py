@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wardcare import paths
+from wardcare.catalog.catalog import load_catalog
 from wardcare.config import Settings
 from wardcare.domain.clock import Clock, SystemClock
 from wardcare.fhir.profiles import load_profiles
@@ -25,4 +26,5 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         search_parameters=search_parameters,
         profiles=profiles,
         clock=clock or SystemClock(),
+        catalog=load_catalog(paths.CARE_TEMPLATES),
     )

@@ -76,11 +76,45 @@ def demo(
         _serve(settings)
 
 
+templates_app = typer.Typer(help="Assessment and care-plan templates in care_templates/.")
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("check")
+def templates_check() -> None:
+    """Validate every template and run its worked examples; exit 1 on any problem."""
+    from wardcare import paths
+    from wardcare.catalog.catalog import TemplateError, check_examples, load_catalog
+
+    try:
+        catalog = load_catalog(paths.CARE_TEMPLATES)
+    except TemplateError as exc:
+        console.print(f"[red]Template error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    failures = [f for loaded in catalog.all() for f in check_examples(loaded)]
+    for loaded in sorted(catalog.all(), key=lambda t: (t.template.id, t.template.version)):
+        t = loaded.template
+        console.print(
+            f"  {t.id} {t.version}: {t.title} ({len(t.items)} items, {len(t.examples)} examples)"
+        )
+    if failures:
+        for failure in failures:
+            console.print(f"[red]Example failed:[/red] {failure}")
+        raise typer.Exit(1)
+    console.print(
+        f"[green]{len(catalog.all())} templates valid; every worked example passes.[/green]"
+    )
+
+
 def _serve(settings: Settings) -> None:
     from wardcare.api.app import create_app
     from wardcare.bootstrap import build_context
+    from wardcare.services.template_publishing import publish_questionnaires
 
     context = build_context(settings)
+    published = publish_questionnaires(context)
+    if published:
+        console.print(f"Published Questionnaires: {', '.join(published)}")
     base = f"http://{settings.host}:{settings.http_port}"
     console.print(f"WardCare FHIR API:  [bold]{base}/fhir[/bold]  (metadata: {base}/fhir/metadata)")
     console.print(f"API documentation:  {base}/docs")

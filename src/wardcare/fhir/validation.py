@@ -141,6 +141,19 @@ class ResourceValidator:
         return issues
 
 
+def structure_issues(resource: dict[str, Any]) -> list[Issue]:
+    """Structural problems of a resource WardCare builds itself (e.g. a published
+    Questionnaire), checked once when it is built rather than on every request."""
+    resource_type = resource.get("resourceType", "")
+    try:
+        get_fhir_model_class(resource_type).model_validate(resource)
+    except ValidationError as exc:
+        return [_issue_from_pydantic(resource_type, e) for e in exc.errors(include_url=False)]
+    except (KeyError, TypeError, ValueError) as exc:
+        return [Issue(f"{resource_type}: {exc}")]
+    return []
+
+
 def _walk_bindings(
     model: BaseModel,
     element: str,

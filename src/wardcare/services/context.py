@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wardcare.catalog.catalog import Catalog
 from wardcare.config import Settings
 from wardcare.domain.clock import Clock
 from wardcare.fhir.profiles import ProfileRegistry
@@ -20,3 +21,4 @@ class AppContext:
     search_parameters: SearchParameterRegistry
     profiles: ProfileRegistry
     clock: Clock
+    catalog: Catalog

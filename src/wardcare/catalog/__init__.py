@@ -1,0 +1,1 @@
+"""The template catalogue: care_templates/ loaded, validated and published."""

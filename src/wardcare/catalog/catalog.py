@@ -1,0 +1,186 @@
+"""Load care_templates/assessments/, check every template, and score answers against one.
+
+A template that does not load stops start-up with its file and the offending field named:
+a ward must never run with an assessment that silently lost a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from wardcare.catalog.questionnaires import questionnaire
+from wardcare.catalog.scoring_rules import scoring_rules
+from wardcare.catalog.template_schema import AssessmentTemplate
+from wardcare.domain import assessment_outcome
+from wardcare.domain.assessment_outcome import NEWS2_LINK_IDS, Outcome
+from wardcare.domain.assessment_scoring import (
+    Answer,
+    AnswerError,
+    ScoringRules,
+    check_expression,
+    score,
+)
+from wardcare.fhir.validation import structure_issues
+
+
+class TemplateError(ValueError):
+    """A template that cannot be used, with the file and field at fault."""
+
+
+@dataclass(frozen=True)
+class LoadedTemplate:
+    template: AssessmentTemplate
+    rules: ScoringRules
+    questionnaire: dict[str, Any]
+    path: Path
+
+    def score(self, answers: Mapping[str, Answer], *, spo2_scale: int = 1) -> Outcome:
+        """Score answers; AnswerError names the linkId of a bad one."""
+        if self.template.engine == "news2":
+            known = set(NEWS2_LINK_IDS.values()) | {"oxygen-flow"}
+            unknown = sorted(set(answers) - known)
+            if unknown:
+                raise AnswerError(unknown[0], f"{unknown[0]!r} is not a question of NEWS2")
+            return assessment_outcome.score_news2(answers, spo2_scale)
+        return assessment_outcome.from_sum(score(self.rules, answers))
+
+
+class Catalog:
+    def __init__(self, templates: list[LoadedTemplate]) -> None:
+        self._by_key = {(t.template.id, t.template.version): t for t in templates}
+        self._latest: dict[str, LoadedTemplate] = {}
+        for loaded in templates:
+            current = self._latest.get(loaded.template.id)
+            if current is None or _version(loaded.template.version) > _version(
+                current.template.version
+            ):
+                self._latest[loaded.template.id] = loaded
+
+    def latest(self) -> list[LoadedTemplate]:
+        return sorted(self._latest.values(), key=lambda t: t.template.id)
+
+    def all(self) -> list[LoadedTemplate]:
+        return list(self._by_key.values())
+
+    def get(self, template_id: str, version: str | None = None) -> LoadedTemplate | None:
+        if version is None:
+            return self._latest.get(template_id)
+        return self._by_key.get((template_id, version))
+
+    def by_canonical(self, canonical: str) -> LoadedTemplate | None:
+        """A template from a Questionnaire canonical: url, url|version or Questionnaire/id."""
+        url, _, version = canonical.partition("|")
+        template_id = url.rstrip("/").rsplit("/", 1)[-1]
+        found = self.get(template_id, version or None)
+        if found is None or not (
+            url == found.template.url or url == f"Questionnaire/{template_id}"
+        ):
+            return None
+        return found
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+def load_template(path: Path) -> LoadedTemplate:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path.name}: not valid YAML: {exc}") from exc
+    try:
+        template = AssessmentTemplate.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_field(raw, e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise TemplateError(f"{path.name}: {problems}") from None
+    link_ids = {i.link_id for i in template.items}
+    for item in template.items:
+        if item.derived_from:
+            try:
+                names = check_expression(item.derived_from)
+            except (ValueError, SyntaxError) as exc:
+                raise TemplateError(
+                    f"{path.name}: items.{item.link_id}.derivedFrom: {exc}"
+                ) from exc
+            unknown = {n.replace("_", "-") for n in names} - link_ids
+            if unknown:
+                raise TemplateError(
+                    f"{path.name}: items.{item.link_id}.derivedFrom uses unknown "
+                    f"items {sorted(unknown)}"
+                )
+    if template.engine == "news2":
+        missing = set(NEWS2_LINK_IDS.values()) - link_ids
+        if missing:
+            raise TemplateError(f"{path.name}: a NEWS2 template needs items {sorted(missing)}")
+    resource = questionnaire(template)
+    issues = structure_issues(resource)
+    if issues:
+        raise TemplateError(
+            f"{path.name}: its Questionnaire is not valid FHIR R4: "
+            + "; ".join(i.message for i in issues)
+        )
+    return LoadedTemplate(template, scoring_rules(template), resource, path)
+
+
+def _field(raw: Any, loc: tuple[Any, ...]) -> str:
+    """A field path a person can find: items[6] (linkId consciousness).code."""
+    parts: list[str] = []
+    node = raw
+    for part in loc:
+        if isinstance(part, int):
+            label = f"[{part}]"
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                link_id = node[part].get("linkId") or node[part].get("name")
+                if link_id:
+                    label += f" ({link_id})"
+            parts.append(label)
+        else:
+            parts.append(f".{part}" if parts else str(part))
+        node = node[part] if isinstance(node, list | dict) and _has(node, part) else None
+    return "".join(parts) or "(top level)"
+
+
+def _has(node: Any, key: Any) -> bool:
+    if isinstance(node, list):
+        return isinstance(key, int) and key < len(node)
+    return bool(key in node)
+
+
+def load_catalog(folder: Path) -> Catalog:
+    """Every template in folder/assessments; TemplateError for the first that cannot load."""
+    paths = sorted((folder / "assessments").glob("*.yaml"))
+    templates = [load_template(p) for p in paths]
+    seen: dict[tuple[str, str], Path] = {}
+    for loaded in templates:
+        key = (loaded.template.id, loaded.template.version)
+        if key in seen:
+            raise TemplateError(
+                f"{loaded.path.name}: {key[0]} version {key[1]} is also defined in {seen[key].name}"
+            )
+        seen[key] = loaded.path
+    return Catalog(templates)
+
+
+def check_examples(loaded: LoadedTemplate) -> list[str]:
+    """Each worked example scored: the list of examples whose result is not what they expect."""
+    failures = []
+    for example in loaded.template.examples:
+        outcome = loaded.score(example.answers, spo2_scale=example.spo2_scale)
+        expect = example.expect
+        got = (outcome.total, outcome.band_code, list(outcome.missing))
+        wanted = (expect.total, expect.band, expect.missing)
+        if got != wanted:
+            failures.append(
+                f"{loaded.path.name}: example {example.name!r}: expected total "
+                f"{wanted[0]}, band {wanted[1]}, missing {wanted[2]}; got total "
+                f"{got[0]}, band {got[1]}, missing {got[2]}"
+            )
+    return failures

@@ -1,0 +1,231 @@
+"""Score a completed assessment from its template's rules: points per answer, summed, banded.
+
+Pure and table-driven, so a trust adds or adjusts a scored assessment (MUST, Morse, a licensed
+pressure-ulcer tool) as data in care_templates/ with no Python. Templates whose rules cannot be
+written as a sum of points (NEWS2: per-patient SpO2 scale, the single-parameter rule) name their
+own engine instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+Answer = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class NumericBand:
+    """Points for a number: `below` is a strict bound, `up_to` an inclusive one, neither = rest."""
+
+    points: int
+    below: float | None = None
+    up_to: float | None = None
+
+    def contains(self, value: float) -> bool:
+        if self.below is not None:
+            return value < self.below
+        if self.up_to is not None:
+            return value <= self.up_to
+        return True
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    link_id: str
+    text: str
+    kind: str  # boolean | integer | decimal | choice | string
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    option_points: Mapping[str, int] = field(default_factory=dict)  # choice code -> points
+    numeric_bands: Sequence[NumericBand] = ()
+    points_if_true: int | None = None
+    # The item counts only when this other item has this answer (Questionnaire enableWhen).
+    enable_when: tuple[str, Answer] | None = None
+    # Arithmetic over other items' answers (e.g. BMI from weight and height), when not answered.
+    derived_from: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskBand:
+    code: str
+    display: str
+    minimum: int
+    maximum: int | None
+    meaning: str
+    response: str
+    priority: str | None = None  # FHIR Task priority when the band needs escalation
+    recheck: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class ScoringRules:
+    items: Sequence[ItemRule]
+    bands: Sequence[RiskBand]
+    scored: bool = True
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    link_id: str
+    answer: Answer
+    points: int | None
+
+
+@dataclass(frozen=True)
+class AssessmentResult:
+    items: tuple[ItemScore, ...]
+    total: int | None
+    band: RiskBand | None
+    missing: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+class AnswerError(ValueError):
+    """An answer the template cannot accept; names the item (the linkId)."""
+
+    def __init__(self, link_id: str, message: str) -> None:
+        super().__init__(message)
+        self.link_id = link_id
+
+
+def score(rules: ScoringRules, answers: Mapping[str, Answer]) -> AssessmentResult:
+    """Validate answers against the rules and score them; a missing required answer means no
+    total (an incomplete assessment is never shown as a low score)."""
+    values = dict(answers)
+    unknown = set(values) - {item.link_id for item in rules.items}
+    if unknown:
+        first = sorted(unknown)[0]
+        raise AnswerError(first, f"{first!r} is not a question of this assessment")
+    for item in rules.items:
+        if item.derived_from and item.link_id not in values:
+            derived = _evaluate(item.derived_from, values)
+            if derived is not None:
+                values[item.link_id] = round(derived, 2)
+    scored: list[ItemScore] = []
+    missing: list[str] = []
+    for item in rules.items:
+        if not _enabled(item, values):
+            continue
+        if item.link_id not in values:
+            if item.required:
+                missing.append(item.link_id)
+            continue
+        answer = _checked(item, values[item.link_id])
+        scored.append(ItemScore(item.link_id, answer, _points(item, answer)))
+    if missing or not rules.scored:
+        return AssessmentResult(tuple(scored), None, None, tuple(missing))
+    total = sum(s.points for s in scored if s.points is not None)
+    return AssessmentResult(tuple(scored), total, band_for(rules.bands, total), ())
+
+
+def band_for(bands: Sequence[RiskBand], total: int) -> RiskBand | None:
+    for band in bands:
+        if total >= band.minimum and (band.maximum is None or total <= band.maximum):
+            return band
+    return None
+
+
+def _enabled(item: ItemRule, values: Mapping[str, Answer]) -> bool:
+    if item.enable_when is None:
+        return True
+    other, expected = item.enable_when
+    return values.get(other) == expected
+
+
+def _checked(item: ItemRule, answer: Answer) -> Answer:
+    where = item.link_id
+    if item.kind == "boolean":
+        if not isinstance(answer, bool):
+            raise AnswerError(where, f"{item.text}: answer yes or no (true/false)")
+        return answer
+    if item.kind in ("integer", "decimal"):
+        if isinstance(answer, bool) or not isinstance(answer, int | float):
+            raise AnswerError(where, f"{item.text}: answer with a number")
+        if item.kind == "integer" and float(answer) != int(answer):
+            raise AnswerError(where, f"{item.text}: answer with a whole number")
+        if item.minimum is not None and answer < item.minimum:
+            raise AnswerError(where, f"{item.text}: {answer} is below {item.minimum}")
+        if item.maximum is not None and answer > item.maximum:
+            raise AnswerError(where, f"{item.text}: {answer} is above {item.maximum}")
+        return answer
+    if item.kind == "choice":
+        if not isinstance(answer, str) or answer not in item.option_points:
+            allowed = ", ".join(item.option_points)
+            raise AnswerError(where, f"{item.text}: {answer!r} is not one of {allowed}")
+        return answer
+    if not isinstance(answer, str):
+        raise AnswerError(where, f"{item.text}: answer with text")
+    return answer
+
+
+def _points(item: ItemRule, answer: Answer) -> int | None:
+    if item.kind == "choice" and isinstance(answer, str):
+        return item.option_points[answer]
+    if item.kind == "boolean":
+        if item.points_if_true is None:
+            return None
+        return item.points_if_true if answer else 0
+    if item.numeric_bands and isinstance(answer, int | float):
+        for band in item.numeric_bands:
+            if band.contains(float(answer)):
+                return band.points
+    return None
+
+
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+def check_expression(expression: str) -> set[str]:
+    """The item names an arithmetic expression uses; ValueError for anything but arithmetic."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(expression, mode="eval")):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif (
+            not isinstance(
+                node, ast.Expression | ast.BinOp | ast.Constant | ast.Load | ast.UnaryOp | ast.USub
+            )
+            and type(node) not in _OPERATORS
+        ):
+            raise ValueError(f"only arithmetic is allowed in {expression!r}")
+    return names
+
+
+def _evaluate(expression: str, values: Mapping[str, Answer]) -> float | None:
+    """Arithmetic over answers (names are linkIds with '-' written as '_'); None if one is
+    missing or the arithmetic is impossible (e.g. division by zero)."""
+
+    def walk(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            value = values.get(node.id.replace("_", "-"), values.get(node.id))
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise LookupError(node.id)
+            return float(value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return float(_OPERATORS[type(node.op)](walk(node.left), walk(node.right)))
+        raise ValueError(f"only arithmetic is allowed in {expression!r}")
+
+    try:
+        return walk(ast.parse(expression, mode="eval"))
+    except (LookupError, ZeroDivisionError, OverflowError):
+        return None
