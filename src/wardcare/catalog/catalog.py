@@ -78,9 +78,7 @@ class Catalog:
         url, _, version = canonical.partition("|")
         template_id = url.rstrip("/").rsplit("/", 1)[-1]
         found = self.get(template_id, version or None)
-        if found is None or not (
-            url == found.template.url or url == f"Questionnaire/{template_id}"
-        ):
+        if found is None or url not in (found.template.url, f"Questionnaire/{template_id}"):
             return None
         return found
 
