@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,6 +206,104 @@ class CpuMeter:
         if elapsed <= 0:
             return 0.0
         return (busy - self._busy) / elapsed * (os.cpu_count() or 1)
+
+
+def _disk_counters() -> tuple[int, int]:
+    """(bytes written, flushes) so far by the machine's disks (not partitions, loop or zram)."""
+    written = flushes = 0
+    with contextlib.suppress(OSError):
+        disks = {d.name for d in Path("/sys/block").iterdir()}
+        for line in Path("/proc/diskstats").read_text().splitlines():
+            parts = line.split()
+            if parts[2] in disks and not parts[2].startswith(("loop", "ram", "zram")):
+                written += int(parts[9]) * 512
+                flushes += int(parts[17]) if len(parts) > 17 else 0
+    return written, flushes
+
+
+def _process_io(pid: int) -> int:
+    """Bytes a process has caused to be written to storage so far (0 if not readable)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _process_cpu(pids: set[int], names: set[str]) -> dict[int, tuple[float, int]]:
+    """(CPU seconds, bytes written) so far of the given processes and of every process with one
+    of `names`."""
+    found: dict[int, tuple[float, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if pid in pids or name in names:
+            fields = stat.rsplit(")", 1)[1].split()
+            found[pid] = ((int(fields[11]) + int(fields[12])) / _CLOCK_TICKS, _process_io(pid))
+    return found
+
+
+class MachineUsage:
+    """Who used the machine during a measurement: CPUs kept busy by the whole machine, by our
+    own processes (given by pid, or by name such as "postgres") and by everything else
+    (`other_cores`: another job sharing the machine, which makes the measurement suspect); and
+    disk writes and flushes (fsyncs reaching the disk), machine-wide and by our processes."""
+
+    def __init__(self, pids: Iterable[int] = (), names: Iterable[str] = ()) -> None:
+        self._pids, self._names = set(pids), set(names)
+        self._machine = CpuMeter()
+        self._disk = _disk_counters()
+        self._started = time.perf_counter()
+        self._own = _process_cpu(self._pids, self._names)
+
+    def finish(self, extra_own_seconds: float = 0.0) -> dict[str, float]:
+        """`extra_own_seconds`: CPU of our processes that were not followed by pid (e.g. worker
+        processes that report their own time and may have exited)."""
+        machine = self._machine.busy_cores()
+        written, flushes = _disk_counters()
+        elapsed = time.perf_counter() - self._started
+        now = _process_cpu(self._pids, self._names)
+        own = sum(now[pid][0] - self._own[pid][0] for pid in now if pid in self._own)
+        own_written = sum(now[pid][1] - self._own[pid][1] for pid in now if pid in self._own)
+        own_cores = (own + extra_own_seconds) / elapsed if elapsed else 0.0
+        scale = 1e6 * elapsed if elapsed else float("inf")  # bytes -> MB/s
+        return {
+            "machine_cores": round(machine, 2),
+            "own_cores": round(own_cores, 2),
+            "other_cores": round(max(0.0, machine - own_cores), 2),
+            "disk_write_mb_s": round((written - self._disk[0]) / scale, 2),
+            "own_disk_write_mb_s": round(own_written / scale, 2),
+            "disk_flushes_per_s": round((flushes - self._disk[1]) / elapsed, 1) if elapsed else 0,
+        }
+
+
+def least_disturbed(
+    measure: Callable[[], dict[str, Any]],
+    *,
+    retries: int,
+    max_other_cores: float,
+    other: Callable[[dict[str, Any]], float],
+) -> dict[str, Any]:
+    """Run a measurement, again (up to `retries` times) while something else on the machine used
+    more than `max_other_cores` CPUs during it. Returns the least disturbed attempt, with
+    "disturbed" set if even that one was, and the attempts set aside under "discarded" (their
+    failures still count)."""
+    attempts: list[dict[str, Any]] = []
+    for _ in range(retries + 1):
+        attempts.append(measure())
+        if other(attempts[-1]) <= max_other_cores:
+            break
+    chosen = min(range(len(attempts)), key=lambda i: other(attempts[i]))
+    best = dict(attempts[chosen])
+    best["disturbed"] = other(best) > max_other_cores
+    best["discarded"] = [a for i, a in enumerate(attempts) if i != chosen]
+    return best
 
 
 def wait_for_quiet_machine(

@@ -29,16 +29,19 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
+import signal
 import sys
 import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
@@ -343,6 +346,26 @@ def settle_postgres(url: str) -> float:
     return round(time.perf_counter() - started, 2)
 
 
+@dataclass(frozen=True)
+class MachineUse:
+    """How measurements share the machine: how long to wait for other work to stop first, which
+    processes besides the server and clients are ours (PostgreSQL's, when it is the database),
+    and how much CPU anything else may use during a measurement before it is repeated."""
+
+    quiet_timeout: float
+    own_process_names: tuple[str, ...]
+    retries: int
+    max_other_cores: float = 0.25
+
+    def measure(self, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        return common.least_disturbed(
+            run,
+            retries=self.retries,
+            max_other_cores=self.max_other_cores,
+            other=lambda r: float(r["usage"]["other_cores"]),
+        )
+
+
 # -- creates -----------------------------------------------------------------------------------
 
 
@@ -420,11 +443,11 @@ def run_creates(
     clients: int,
     total: int,
     rng: random.Random,
-    quiet_timeout: float,
+    machine: MachineUse,
     profile: Path | None = None,
 ) -> dict[str, Any]:
     """`total` creates shared by `clients` processes started together; creates/s overall."""
-    busy_before = common.wait_for_quiet_machine(timeout=quiet_timeout)
+    busy_before = common.wait_for_quiet_machine(timeout=machine.quiet_timeout)
     mp = multiprocessing.get_context("fork")
     barrier = mp.Barrier(clients + 1)
     results = mp.Queue()
@@ -447,10 +470,11 @@ def run_creates(
     with profiler:
         barrier.wait(timeout=120)  # every client has warmed up: measure from here
         server_cpu = server.cpu_seconds()
-        machine_cpu = common.CpuMeter()
+        cpu = common.MachineUsage([server.pid], machine.own_process_names)
         reports = [results.get(timeout=600) for _ in processes]
         server_cpu = server.cpu_seconds() - server_cpu
-        machine_busy = machine_cpu.busy_cores()
+        clients_cpu = sum(r["cpu_seconds"] for r in reports)
+        cpu_use = cpu.finish(extra_own_seconds=clients_cpu)
     for process in processes:
         process.join(timeout=30)
     elapsed = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
@@ -467,11 +491,8 @@ def run_creates(
         "creates_per_s": round(created / elapsed, 1) if elapsed else None,
         "latency": common.latency_summary(latencies),
         "server_cpu_cores": round(server_cpu / elapsed, 2) if elapsed else None,
-        "clients_cpu_cores": round(sum(r["cpu_seconds"] for r in reports) / elapsed, 2)
-        if elapsed
-        else None,
-        "machine_busy_cores_before": busy_before,
-        "machine_busy_cores": round(machine_busy, 2),
+        "clients_cpu_cores": round(clients_cpu / elapsed, 2) if elapsed else None,
+        "usage": {"machine_busy_before": busy_before, **cpu_use},
     }
 
 
@@ -528,7 +549,7 @@ def run_searches(
     *,
     count: int,
     rng: random.Random,
-    quiet_timeout: float,
+    machine: MachineUse,
     profile: Path | None = None,
 ) -> dict[str, Any]:
     """`count` searches for random patients over one keep-alive connection."""
@@ -541,7 +562,7 @@ def run_searches(
         try:
             status, body = client.request("GET", search_path(patient_id), headers=HEADERS)
         except Exception as exc:
-            failures.append(f"{type(exc).__name__}: {exc}")
+            failures.append(f"{type(exc).__name__}: {exc} (search of Patient/{patient_id})")
             return None
         latency = time.perf_counter() - sent
         if status != 200:
@@ -553,16 +574,18 @@ def run_searches(
             return None
         return latency
 
+    # Wait for a quiet machine before the warm-up, not after: uvicorn closes a connection that
+    # is idle for 5 s, and the measured requests must find theirs open.
+    busy_before = common.wait_for_quiet_machine(timeout=machine.quiet_timeout)
     for i in range(min(30, count)):  # warm-up: connections, caches, code paths
         search(rng.choice(patients), in_full=i == 0)
     profiler: AbstractContextManager[Any] = (
         common.py_spy(server.pid, profile) if profile else nullcontext()
     )
     latencies: list[float] = []
-    busy_before = common.wait_for_quiet_machine(timeout=quiet_timeout)
     with profiler:
         server_cpu = server.cpu_seconds()
-        machine_cpu = common.CpuMeter()
+        cpu = common.MachineUsage([server.pid, os.getpid()], machine.own_process_names)
         started = time.perf_counter()
         for _ in range(count):
             latency = search(rng.choice(patients))
@@ -570,7 +593,7 @@ def run_searches(
                 latencies.append(latency)
         elapsed = time.perf_counter() - started
         server_cpu = server.cpu_seconds() - server_cpu
-        machine_busy = machine_cpu.busy_cores()
+        cpu_use = cpu.finish()
     client.close()
     return {
         "searches": count,
@@ -580,8 +603,7 @@ def run_searches(
         "latency": common.latency_summary(latencies),
         "searches_per_s": round(count / elapsed, 1) if elapsed else None,
         "server_cpu_cores": round(server_cpu / elapsed, 2) if elapsed else None,
-        "machine_busy_cores_before": busy_before,
-        "machine_busy_cores": round(machine_busy, 2),
+        "usage": {"machine_busy_before": busy_before, **cpu_use},
     }
 
 
@@ -597,6 +619,7 @@ class Plan:
     seed: int
     profile: bool
     quiet_timeout: float
+    retries: int
     postgres_url: str
     stamp: str
 
@@ -618,9 +641,34 @@ def _ms(latency: dict[str, float]) -> str:
     return " / ".join(parts) + " ms"
 
 
+def failures_of(measurement: dict[str, Any]) -> int:
+    """Failed requests of a measurement, including its discarded (disturbed) attempts."""
+    discarded = measurement.get("discarded", [])
+    return int(measurement["failures"]) + sum(int(d["failures"]) for d in discarded)
+
+
+def _print_measurement(console: Console, label: str, m: dict[str, Any]) -> None:
+    rate = f"{m['creates_per_s']} creates/s, " if "creates_per_s" in m else ""
+    disturbed = " [yellow](disturbed by other work)[/yellow]" if m.get("disturbed") else ""
+    console.print(
+        f"  {label}: {rate}{failures_of(m)} failures, latency {_ms(m['latency'])}, "
+        f"other CPU {m['usage']['other_cores']} cores, attempts {1 + len(m['discarded'])}"
+        f"{disturbed}"
+    )
+    for attempt in [m, *m["discarded"]]:
+        for sample in attempt["failure_samples"]:
+            console.print(f"    [red]{sample}")
+
+
 def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dict[str, Any]:
     rng = random.Random(plan.seed)
     result: dict[str, Any] = {"database": database}
+    names = ("postgres",) if database == "postgresql" else ()
+    machine = MachineUse(
+        quiet_timeout=plan.quiet_timeout,
+        own_process_names=(*names, "py-spy") if plan.profile else names,
+        retries=plan.retries,
+    )
 
     console.rule(f"[bold]{database}: creates")
     with common.fresh_database(database, plan.postgres_url) as url:
@@ -628,23 +676,21 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
         with common.running_server(url, log_dir=logs) as server:
             for clients in (1, 8):
                 profile = _profile_path(plan, database, "creates8") if clients == 8 else None
-                report = run_creates(
-                    server,
-                    clients=clients,
-                    total=plan.creates,
-                    rng=rng,
-                    quiet_timeout=plan.quiet_timeout,
-                    profile=profile,
+                report = machine.measure(
+                    partial(
+                        run_creates,
+                        server,
+                        clients=clients,
+                        total=plan.creates,
+                        rng=rng,
+                        machine=machine,
+                        profile=profile,
+                    )
                 )
                 if profile:
                     report["profile"] = _profile_summary(profile)
                 result[f"creates_{clients}"] = report
-                console.print(
-                    f"  {clients} client(s): {report['creates_per_s']} creates/s, "
-                    f"{report['failures']} failures, latency {_ms(report['latency'])}"
-                )
-                for sample in report["failure_samples"]:
-                    console.print(f"    [red]{sample}")
+                _print_measurement(console, f"{clients} client(s)", report)
 
     console.rule(f"[bold]{database}: search")
     from wardcare.bootstrap import build_context  # noqa: PLC0415 - imports the whole app
@@ -656,12 +702,15 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
         store = SyntheticStore(plan.seed)
         context = build_context(Settings(database_url=url))
         try:
-            for size in sorted(plan.sizes):
+            for size in plan.sizes:
+                cpu = common.MachineUsage([os.getpid()], names)
                 loading = load_store(context, store, size, console)
+                loading["usage"] = cpu.finish()
                 console.print(
                     f"  loaded {loading['observations_added']:,} Observations and "
                     f"{loading['patients_added']:,} Patients in {loading['seconds']} s: "
-                    f"{loading['observations_per_s']:,} Observations/s"
+                    f"{loading['observations_per_s']:,} Observations/s "
+                    f"(other CPU {loading['usage']['other_cores']} cores)"
                 )
                 entry: dict[str, Any] = {
                     "stored_observations": store.observations,
@@ -678,24 +727,22 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
                 )
                 with common.running_server(url, log_dir=logs) as server:
                     entry.update(
-                        run_searches(
-                            server,
-                            store,
-                            count=plan.searches,
-                            rng=rng,
-                            quiet_timeout=plan.quiet_timeout,
-                            profile=profile,
+                        machine.measure(
+                            partial(
+                                run_searches,
+                                server,
+                                store,
+                                count=plan.searches,
+                                rng=rng,
+                                machine=machine,
+                                profile=profile,
+                            )
                         )
                     )
                 if profile:
                     entry["profile"] = _profile_summary(profile)
                 result["search"].append(entry)
-                console.print(
-                    f"  {size:,} stored: {entry['failures']} failures, "
-                    f"latency {_ms(entry['latency'])}"
-                )
-                for sample in entry["failure_samples"]:
-                    console.print(f"    [red]{sample}")
+                _print_measurement(console, f"search at {size:,}", entry)
         finally:
             context.uow.engine.dispose()
     return result
@@ -739,6 +786,12 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _cpu_cell(measurement: dict[str, Any]) -> str:
+    cpu = measurement["usage"]
+    mark = " *" if measurement.get("disturbed") else ""
+    return f"{cpu['machine_cores']} / {cpu['other_cores']}{mark}"
+
+
 def report(results: dict[str, Any]) -> str:
     out: list[str] = []
     machine = results["machine"]
@@ -762,13 +815,13 @@ def report(results: dict[str, Any]) -> str:
                     database,
                     clients,
                     c["created"],
-                    c["failures"],
+                    failures_of(c),
                     c["creates_per_s"],
                     c["latency"].get("p50_ms"),
                     c["latency"].get("p99_ms"),
                     c["server_cpu_cores"],
                     c["clients_cpu_cores"],
-                    f"{c['machine_busy_cores']} ({c['machine_busy_cores_before']})",
+                    _cpu_cell(c),
                 ]
             )
         for s in result["search"]:
@@ -778,13 +831,13 @@ def report(results: dict[str, Any]) -> str:
                     f"{s['stored_observations']:,}",
                     f"{s['loading']['observations_per_s']:,}",
                     s["searches"],
-                    s["failures"],
+                    failures_of(s),
                     s["latency"].get("p50_ms"),
                     s["latency"].get("p95_ms"),
                     s["latency"].get("p99_ms"),
                     s["latency"].get("max_ms"),
                     s["server_cpu_cores"],
-                    f"{s['machine_busy_cores']} ({s['machine_busy_cores_before']})",
+                    _cpu_cell(s),
                 ]
             )
         target_rows.extend(
@@ -803,7 +856,7 @@ def report(results: dict[str, Any]) -> str:
                 "p99 ms",
                 "Server CPU",
                 "Clients CPU",
-                "Machine CPU (before)",
+                "Machine / other CPU",
             ],
             create_rows,
         )
@@ -822,15 +875,16 @@ def report(results: dict[str, Any]) -> str:
                 "p99 ms",
                 "max ms",
                 "Server CPU",
-                "Machine CPU (before)",
+                "Machine / other CPU",
             ],
             search_rows,
         )
     )
     out.append(
         "\nCPU columns are in cores busy during the measurement: the server process, the client"
-        " processes, and the whole machine (server, clients, PostgreSQL and anything else), with"
-        " the whole machine's figure just before the measurement in brackets."
+        " processes, the whole machine, and what other work (not the server, its clients or"
+        " PostgreSQL's processes) used; a measurement that other work disturbed (> "
+        f"{MachineUse.max_other_cores} cores) is repeated, and marked * if every attempt was."
     )
     out.append("\n### Targets\n")
     out.append(common.markdown_table(["Database", "Target", "Measured", "Result"], target_rows))
@@ -878,6 +932,12 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         help="wait up to this many seconds before each measurement for other work on the"
         " machine to stop [300; 20 with --quick]",
     )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        help="repeat a measurement up to this many times while other work disturbs it [2; 1"
+        " with --quick]",
+    )
     parser.add_argument("--postgres-url", default=common.POSTGRES_URL)
     args = parser.parse_args(argv)
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -897,6 +957,7 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         else 20
         if quick
         else 300,
+        retries=args.retries if args.retries is not None else 1 if quick else 2,
         postgres_url=args.postgres_url,
         stamp=common.timestamp(),
     )
@@ -904,6 +965,8 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
 
 def main(argv: Sequence[str] | None = None) -> int:
     plan = parse_args(argv)
+    # `kill PID` stops the server and drops the PostgreSQL schema like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console = Console()
     results: dict[str, Any] = {
         "benchmark": NAME,
@@ -936,9 +999,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 errors += 1
             else:
                 result["targets"] = targets(result)
-                errors += sum(result[f"creates_{c}"]["failures"] for c in (1, 8)) + sum(
-                    s["failures"] for s in result["search"]
-                )
+                errors += sum(failures_of(result[f"creates_{c}"]) for c in (1, 8))
+                errors += sum(failures_of(s) for s in result["search"])
             results["databases"][database] = result
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["failed_requests_or_errors"] = errors

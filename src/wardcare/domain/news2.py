@@ -149,6 +149,11 @@ def _checked(parameter: Parameter, value: float) -> float:
     return value
 
 
+def check_plausible(parameter: Parameter, value: float) -> float:
+    """Reject a reading that cannot be real (ImplausibleVitalSign) before it is stored."""
+    return _checked(parameter, value)
+
+
 def _band(value: float, upper_bounds: tuple[tuple[float, int], ...], above: int) -> int:
     """The score of the first band whose upper bound (inclusive) holds the value, else ``above``.
 

@@ -23,6 +23,7 @@ from wardcare.fhir.outcomes import operation_outcome, status_for
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
+from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.unit_of_work import Transaction
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -127,6 +128,7 @@ def _validate(ctx: AppContext, entry: _Entry) -> None:
         return
     try:
         ctx.validator.validate(entry.resource, expected_type=entry.resource_type)
+        check_vital_signs(entry.resource)
     except WardCareError as exc:
         prefix = f"Bundle.entry[{entry.index}].resource"
         exc.issues = [

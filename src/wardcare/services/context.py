@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from wardcare.catalog.catalog import Catalog
 from wardcare.config import Settings
+from wardcare.domain.actor import Actor
 from wardcare.domain.clock import Clock
 from wardcare.fhir.profiles import ProfileRegistry
 from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.fhir.validation import ResourceValidator
-from wardcare.storage.unit_of_work import UnitOfWork
+from wardcare.storage.unit_of_work import Transaction, UnitOfWork
+
+# Runs in the writing transaction after a resource is stored (e.g. NEWS2 from vital signs).
+WriteHook = Callable[[Transaction, "AppContext", Actor, dict[str, Any]], object]
 
 
 @dataclass(frozen=True)
@@ -22,3 +28,4 @@ class AppContext:
     profiles: ProfileRegistry
     clock: Clock
     catalog: Catalog
+    write_hooks: tuple[WriteHook, ...] = field(default=())

@@ -25,6 +25,7 @@ from wardcare.fhir.search_query import SearchQuery, parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
+from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.repository import SearchPage
 from wardcare.storage.unit_of_work import Transaction
 
@@ -87,6 +88,7 @@ def create(
 ) -> WriteResult:
     """Create (3.1.0.8) and conditional create with If-None-Exist (3.1.0.8.1)."""
     ctx.validator.validate(resource, expected_type=resource_type)
+    check_vital_signs(resource)
     for _attempt in range(_RETRIES):
         try:
             with ctx.uow.write() as tx:
@@ -107,8 +109,12 @@ def create_in(
     if_none_exist: str | None = None,
     resource_id: str | None = None,
     client_id: bool = False,
+    run_hooks: bool = True,
 ) -> WriteResult:
-    """Create inside `tx`; `client_id` says the id was chosen by the client (update as create)."""
+    """Create inside `tx`; `client_id` says the id was chosen by the client (update as create).
+
+    `run_hooks=False` is for resources a hook itself derives (a NEWS2 score from vital signs).
+    """
     resource_type = resource["resourceType"]
     criteria = None
     if if_none_exist:
@@ -138,6 +144,8 @@ def create_in(
         # the search will find its resource.
         raise _Retry
     _provenance(tx, stored, actor, resource, now)
+    if run_hooks:
+        _after_write(tx, ctx, actor, stored)
     return WriteResult(stored, created=True)
 
 
@@ -243,6 +251,7 @@ def update(
     check_type(resource_type)
     check_id(resource_id)
     ctx.validator.validate(resource, expected_type=resource_type)
+    check_vital_signs(resource)
     body_id = resource.get("id")
     if body_id is None:
         raise errors.invalid(
@@ -300,6 +309,7 @@ def update_in(
             raise _Retry from exc
         raise
     _provenance(tx, stored, actor, resource, now)
+    _after_write(tx, ctx, actor, stored)
     return WriteResult(stored, created=False)
 
 
@@ -453,6 +463,13 @@ def patient_of(resource: dict[str, Any]) -> str | None:
             if target and target[0] == "Patient":
                 return f"Patient/{target[1]}"
     return None
+
+
+def _after_write(tx: Transaction, ctx: AppContext, actor: Actor, stored: StoredVersion) -> None:
+    if ctx.write_hooks and stored.content is not None:
+        resource = orjson.loads(stored.content)
+        for hook in ctx.write_hooks:
+            hook(tx, ctx, actor, resource)
 
 
 def _provenance(

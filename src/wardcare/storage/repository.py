@@ -69,6 +69,15 @@ _WRITE_SQL = {
     " (rid, resource_type, param, value, system, code)"
     " VALUES (:rid, :resource_type, :param, :value, :system, :code)",
     **{f"delete_{t.name}": f"DELETE FROM {t.name} WHERE rid = :rid" for t in INDEX_TABLES},
+    # Driven by the date index (what happened in the window, hospital-wide, is little) rather
+    # than by the patient's whole history; CROSS JOIN fixes that order on SQLite.
+    "codes_in_window": "SELECT DISTINCT t.system, t.code FROM search_date d"
+    " CROSS JOIN search_reference r CROSS JOIN search_token t"
+    " WHERE d.resource_type = :resource_type AND d.param = :date_param"
+    " AND d.low > :after AND d.low <= :until"
+    " AND r.rid = d.rid AND r.param = :reference_param"
+    " AND r.target_type = :target_type AND r.target_id = :target_id"
+    " AND t.rid = d.rid AND t.param IN (:code_param_1, :code_param_2)",
 }
 
 
@@ -361,6 +370,37 @@ class ResourceRepository:
             cursor.execute(self._sql[f"delete_{table.name}"], {"rid": rid})
 
     # -- search and history ------------------------------------------------------------------
+
+    def codes_in_window(
+        self,
+        resource_type: str,
+        *,
+        reference_param: str,
+        target: tuple[str, str],
+        code_params: tuple[str, str],
+        date_param: str,
+        after: int,
+        until: int,
+    ) -> set[tuple[str | None, str | None]]:
+        """The (system, code) tokens of resources referring to `target` dated in (after, until],
+        read from the indexes alone: a cheap first look before fetching any resource. It runs
+        after most writes of a vital sign, so it goes to the driver directly like the writes."""
+        cursor = self._driver()
+        cursor.execute(
+            self._sql["codes_in_window"],
+            {
+                "resource_type": resource_type,
+                "reference_param": reference_param,
+                "target_type": target[0],
+                "target_id": target[1],
+                "date_param": date_param,
+                "after": after,
+                "until": until,
+                "code_param_1": code_params[0],
+                "code_param_2": code_params[1],
+            },
+        )
+        return {(system, code) for system, code in cursor.fetchall()}
 
     def search(self, query: SearchQuery) -> SearchPage:
         rids = search_sql.matching_rids(query).subquery()

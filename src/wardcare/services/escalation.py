@@ -1,0 +1,87 @@
+"""Escalation: a score that crosses a threshold becomes a Task for the nurse in charge.
+
+RCP NEWS2 chart 4: a single parameter scoring 3 or a total of 5-6 needs an urgent response, 7 or
+more an emergency one. An open escalation is never closed by a later, lower score: a person
+completes or cancels it (brief section 8; hazard log). A new Task is raised only when none of
+at least the same priority is already open for the patient.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from wardcare.domain.actor import Actor
+from wardcare.domain.assessment_outcome import Outcome
+from wardcare.fhir import codes
+from wardcare.fhir.search_query import parse_search
+from wardcare.fhir.versions import StoredVersion
+from wardcare.services import fhir_interactions as fhir
+from wardcare.services.context import AppContext
+from wardcare.storage.unit_of_work import Transaction
+
+OPEN_STATUSES = "requested,received,accepted,ready,in-progress,on-hold"
+_RANK = {"routine": 0, "urgent": 1, "asap": 2, "stat": 3}
+ESCALATING = frozenset({"urgent", "asap", "stat"})
+
+
+def escalate_if_needed(
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    task_code: str,
+    title: str,
+    outcome: Outcome,
+    result: StoredVersion,
+    patient: str,
+    encounter: str | None,
+    authored: str,
+) -> StoredVersion | None:
+    priority = outcome.priority
+    if priority not in ESCALATING:
+        return None
+    query = parse_search(
+        "Task",
+        [
+            ("patient", patient),
+            ("code", f"{codes.TASK_TYPE}|{task_code}"),
+            ("status", OPEN_STATUSES),
+        ],
+        ctx.search_parameters,
+        default_count=50,
+        max_count=50,
+    )
+    query.total = "none"
+    for open_task in tx.resources.search(query).matches:
+        open_priority = _priority(open_task)
+        if _RANK.get(open_priority, 0) >= _RANK[priority]:
+            return None
+    task: dict[str, Any] = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "priority": priority,
+        "code": {
+            "coding": [{"system": codes.TASK_TYPE, "code": task_code}],
+            "text": f"{title} escalation",
+        },
+        "description": f"{title} {outcome.total} ({outcome.band_display}). {outcome.response}",
+        "focus": {"reference": f"{result.resource_type}/{result.id}"},
+        "for": {"reference": patient},
+        "authoredOn": authored,
+        "reasonCode": {"text": f"{outcome.band_display}: {outcome.meaning}"},
+        "owner": {"display": "Nurse in charge"},
+    }
+    if encounter:
+        task["encounter"] = {"reference": encounter}
+    return fhir.create_in(
+        tx, ctx, actor=actor, resource=task, resource_id=str(uuid.uuid4()), run_hooks=False
+    ).stored
+
+
+def _priority(task: StoredVersion) -> str:
+    assert task.content is not None
+    return str(orjson.loads(task.content).get("priority", "routine"))

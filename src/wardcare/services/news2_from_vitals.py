@@ -1,0 +1,201 @@
+"""NEWS2 from vital signs that arrive one Observation at a time (API, Bundle, HL7 ORU).
+
+After a vital sign is stored, the patient's most recent reading of each NEWS2 parameter within
+the window before it (default 30 minutes) is gathered. Only a complete set is scored: a partial
+set is stored as the readings it is and shown as incomplete, never as a low score (brief section
+2; hazard "partial set shown as low"). The score is stored like an assessment's, derived from
+the readings it used, in the same transaction as the reading that completed the set.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from wardcare.domain import news2
+from wardcare.domain.actor import Actor
+from wardcare.domain.assessment_outcome import from_news2
+from wardcare.fhir import codes
+from wardcare.fhir.dates import from_micros, instant
+from wardcare.fhir.search_query import parse_search
+from wardcare.fhir.versions import StoredVersion
+from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, spo2_scale_setting
+from wardcare.services import assessment_results, escalation
+from wardcare.services import fhir_interactions as fhir
+from wardcare.services.context import AppContext
+from wardcare.storage.unit_of_work import Transaction
+
+DEFAULT_WINDOW = timedelta(minutes=30)
+_P = news2.Parameter
+_PARAMETERS_BY_TOKEN: dict[tuple[str | None, str | None], tuple[news2.Parameter, ...]] = {
+    (codes.LOINC, codes.RESPIRATORY_RATE): (_P.RESPIRATION_RATE,),
+    (codes.LOINC, "59408-5"): (_P.SPO2,),
+    (codes.LOINC, "2708-6"): (_P.SPO2,),
+    (codes.LOINC, codes.SYSTOLIC_BP): (_P.SYSTOLIC_BP,),
+    (codes.LOINC, codes.HEART_RATE): (_P.PULSE,),
+    (codes.LOINC, codes.BODY_TEMPERATURE): (_P.TEMPERATURE,),
+    (codes.LOINC, codes.INHALED_O2_FLOW): (_P.AIR_OR_OXYGEN,),
+    (codes.SNOMED, codes.ACVPU_FINDING): (_P.CONSCIOUSNESS,),
+}
+_PAGE = 16
+_MAX_READINGS = 480
+
+
+@dataclass(frozen=True)
+class VitalSet:
+    """The latest reading of each parameter in the window, and where each came from."""
+
+    vitals: news2.VitalSigns
+    sources: list[str]  # "Observation/id" of each reading used
+    effective: int  # microseconds: the newest reading's time
+    encounter: str | None
+    missing: tuple[news2.Parameter, ...]
+
+
+def latest_set(
+    tx: Transaction, ctx: AppContext, *, patient: str, at: int, window: timedelta = DEFAULT_WINDOW
+) -> VitalSet:
+    """The patient's most recent reading of each parameter taken in (at - window, at]."""
+    since = instant(from_micros(at - int(window.total_seconds() * 1_000_000)))
+    until = instant(from_micros(at))
+    query = parse_search(
+        "Observation",
+        [
+            ("patient", patient),
+            ("code", ",".join(INPUT_CODES)),
+            ("date", f"gt{since}"),
+            ("date", f"le{until}"),
+            ("_sort", "-date"),
+        ],
+        ctx.search_parameters,
+        default_count=_PAGE,
+        max_count=_PAGE,
+    )
+    query.total = "none"
+    latest: dict[news2.Parameter, tuple[Any, str, int]] = {}
+    encounter = None
+    # Newest first, a page at a time: a monitor that sends a reading a minute fills the window
+    # with hundreds, but the latest of each parameter is almost always on the first page.
+    while query.offset < _MAX_READINGS and len(latest) < len(news2.Parameter):
+        page = tx.resources.search(query).matches
+        for stored in page:
+            observation = orjson.loads(stored.content or b"{}")
+            when = effective_range(observation)
+            if when is None:
+                continue
+            for reading in readings(observation):
+                if reading.parameter not in latest:  # newest first: the first seen is latest
+                    source = f"Observation/{stored.id}"
+                    latest[reading.parameter] = (reading.value, source, when[0])
+                    encounter = encounter or observation.get("encounter", {}).get("reference")
+        if len(page) < _PAGE:
+            break
+        query.offset += _PAGE
+    value = {p: v[0] for p, v in latest.items()}
+    vitals = news2.VitalSigns(
+        respiration_rate=value.get(news2.Parameter.RESPIRATION_RATE),
+        spo2=value.get(news2.Parameter.SPO2),
+        on_oxygen=value.get(news2.Parameter.AIR_OR_OXYGEN),
+        systolic_bp=value.get(news2.Parameter.SYSTOLIC_BP),
+        pulse=value.get(news2.Parameter.PULSE),
+        consciousness=news2.Consciousness(value[news2.Parameter.CONSCIOUSNESS])
+        if news2.Parameter.CONSCIOUSNESS in value
+        else None,
+        temperature=value.get(news2.Parameter.TEMPERATURE),
+    )
+    return VitalSet(
+        vitals=vitals,
+        sources=sorted({v[1] for v in latest.values()}),
+        effective=max((v[2] for v in latest.values()), default=at),
+        encounter=encounter,
+        missing=tuple(p for p in news2.Parameter if p not in latest),
+    )
+
+
+def _may_be_complete(
+    tx: Transaction, *, patient: str, at: int, window: timedelta = DEFAULT_WINDOW
+) -> bool:
+    """Whether the indexes show a reading of every parameter in the window (most stored
+    readings do not complete a set, and this answers without reading any resource)."""
+    tokens = tx.resources.codes_in_window(
+        "Observation",
+        reference_param="patient",
+        target=("Patient", patient.split("/", 1)[1]),
+        code_params=("code", "component-code"),
+        date_param="date",
+        after=at - int(window.total_seconds() * 1_000_000),
+        until=at,
+    )
+    present = {parameter for token in tokens for parameter in _PARAMETERS_BY_TOKEN.get(token, ())}
+    return len(present) == len(news2.Parameter)
+
+
+def spo2_scale(tx: Transaction, ctx: AppContext, patient: str) -> int:
+    """The patient's SpO2 scale: their latest news2|spo2-scale setting, else scale 1."""
+    query = parse_search(
+        "Observation",
+        [
+            ("patient", patient),
+            ("code", f"{codes.NEWS2_SYSTEM}|{codes.SPO2_SCALE}"),
+            ("_sort", "-date"),
+        ],
+        ctx.search_parameters,
+        default_count=1,
+        max_count=1,
+    )
+    query.total = "none"
+    for stored in tx.resources.search(query).matches:
+        scale = spo2_scale_setting(orjson.loads(stored.content or b"{}"))
+        if scale:
+            return scale
+    return 1
+
+
+def on_observation_stored(
+    tx: Transaction, ctx: AppContext, actor: Actor, observation: dict[str, Any]
+) -> StoredVersion | None:
+    """Score NEWS2 if this reading completes a set; returns the NEWS2 Observation stored."""
+    if not readings(observation):
+        return None
+    patient = observation.get("subject", {}).get("reference")
+    when = effective_range(observation)
+    if not isinstance(patient, str) or not patient.startswith("Patient/") or when is None:
+        return None
+    if not _may_be_complete(tx, patient=patient, at=when[0]):
+        return None
+    found = latest_set(tx, ctx, patient=patient, at=when[0])
+    if found.missing:
+        return None
+    scale = spo2_scale(tx, ctx, patient)
+    outcome = from_news2(news2.news2(found.vitals, news2.SpO2Scale(scale)))
+    loaded = ctx.catalog.get("news2")
+    assert loaded is not None, "the NEWS2 template ships with WardCare"
+    effective = instant(from_micros(found.effective))
+    context = assessment_results.Context(
+        patient=patient,
+        encounter=found.encounter,
+        effective=effective,
+        performer=None,
+        derived_from=found.sources,
+    )
+    score = assessment_results.score_observation(loaded, outcome, context, spo2_scale=scale)
+    stored = fhir.create_in(
+        tx, ctx, actor=actor, resource=score, resource_id=str(uuid.uuid4()), run_hooks=False
+    ).stored
+    escalation.escalate_if_needed(
+        tx,
+        ctx,
+        actor=actor,
+        task_code=codes.NEWS2_ESCALATION,
+        title="NEWS2",
+        outcome=outcome,
+        result=stored,
+        patient=patient,
+        encounter=found.encounter,
+        authored=effective,
+    )
+    return stored
