@@ -109,12 +109,8 @@ def templates_check() -> None:
 def _serve(settings: Settings) -> None:
     from wardcare.api.app import create_app
     from wardcare.bootstrap import build_context
-    from wardcare.services.template_publishing import publish_questionnaires
 
     context = build_context(settings)
-    published = publish_questionnaires(context)
-    if published:
-        console.print(f"Published Questionnaires: {', '.join(published)}")
     base = f"http://{settings.host}:{settings.http_port}"
     console.print(f"WardCare FHIR API:  [bold]{base}/fhir[/bold]  (metadata: {base}/fhir/metadata)")
     console.print(f"API documentation:  {base}/docs")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,12 +16,20 @@ from wardcare.api import fhir_routes, ward_routes
 from wardcare.api.fhir_responses import error_response
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
+from wardcare.services.template_publishing import publish_questionnaires
 
 log = logging.getLogger("wardcare.api")
 
 
 def create_app(context: AppContext) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Every assessment template is published as a Questionnaire before the first request.
+        publish_questionnaires(context)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="WardCare",
         version=__version__,
         description="Nursing documentation and care planning: FHIR R4 API",

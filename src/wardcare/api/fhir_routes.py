@@ -24,6 +24,7 @@ from wardcare.fhir import bundles
 from wardcare.fhir.capability import capability_statement
 from wardcare.fhir.validation import parse_json
 from wardcare.services import fhir_interactions as fhir
+from wardcare.services import record_assessment as assessments
 from wardcare.services.bundle_processing import process_bundle
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
@@ -87,6 +88,36 @@ async def search_get(
     resource_type: str, request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     return await _search(resource_type, request.query_params.multi_items(), ctx, actor, base_url)
+
+
+@router.post("/QuestionnaireResponse", summary="Record an assessment (scored and stored)")
+async def record_assessment(
+    request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
+) -> Response:
+    response = await _body(request)
+    recorded = await run_in_threadpool(
+        lambda: assessments.record_assessment(ctx, actor=actor, response=response)
+    )
+    answer = written_response(request, recorded.response, 201, base_url)
+    if recorded.score is not None:
+        answer.headers["X-WardCare-Score"] = f"Observation/{recorded.score.id}"
+    return answer
+
+
+@router.post("/QuestionnaireResponse/$extract", summary="SDC extract: Observations, not stored")
+async def extract_assessment(request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+    body = await _body(request)
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+        body = next(
+            (
+                p.get("resource")
+                for p in body.get("parameter", [])
+                if p.get("name") == "questionnaire-response"
+            ),
+            None,
+        )
+    bundle = await run_in_threadpool(lambda: assessments.extract(ctx, actor=actor, response=body))
+    return fhir_response(bundle)
 
 
 @router.post("/{resource_type}/_search", summary="Search by POST")
