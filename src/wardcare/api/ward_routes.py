@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,6 +12,8 @@ from starlette.responses import Response
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
 from wardcare.domain import nhs_number
+from wardcare.domain.schedule import LONDON
+from wardcare.services import due_list
 from wardcare.services.ward_census import Bed, list_wards, ward_census
 
 router = APIRouter(prefix="/wards", tags=["Wards"])
@@ -23,6 +25,50 @@ async def wards(ctx: ContextDep, actor: ActorDep) -> Response:
     return fhir_response(
         {"wards": [{"code": w.code, "name": w.name, "location": f"Location/{w.id}"} for w in found]}
     )
+
+
+@router.get("/{ward}/due", summary="Per bed: assessments due and overdue, and by how long")
+async def ward_due(ward: str, ctx: ContextDep, actor: ActorDep) -> Response:
+    found = await run_in_threadpool(lambda: due_list.ward_due(ctx, actor=actor, ward_code=ward))
+    today = found.generated_at.date()
+    return fhir_response(
+        {
+            "ward": {"code": found.census.ward.code, "name": found.census.ward.name},
+            "generatedAt": _times(found.generated_at),
+            "beds": [
+                {
+                    **_bed(entry.bed, today),
+                    "due": [_due(item) for item in entry.items],
+                }
+                for entry in found.beds
+            ],
+        }
+    )
+
+
+def _times(moment: datetime | None) -> dict[str, str] | None:
+    if moment is None:
+        return None
+    return {
+        "utc": moment.astimezone(UTC).isoformat(),
+        "local": moment.astimezone(LONDON).isoformat(),
+    }
+
+
+def _due(item: due_list.DueItem) -> dict[str, Any]:
+    template = item.template.template
+    overdue = item.due.overdue_by
+    return {
+        "assessment": template.id,
+        "title": template.title,
+        "state": item.due.state.value,
+        "dueAt": _times(item.due.due_at),
+        "overdueMinutes": int(overdue.total_seconds() // 60) if overdue else None,
+        "last": {"at": _times(item.last_at), "total": item.last_total, "band": item.last_band}
+        if item.last_at
+        else None,
+        "note": item.note,
+    }
 
 
 @router.get("/{ward}", summary="A ward's beds in bed order, with who is in each")

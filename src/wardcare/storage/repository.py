@@ -402,6 +402,71 @@ class ResourceRepository:
         )
         return {(system, code) for system, code in cursor.fetchall()}
 
+    def latest_for_each(
+        self,
+        resource_type: str,
+        *,
+        subject_param: str,
+        subjects: Sequence[tuple[str, str]],
+        date_param: str,
+        token: tuple[str, str | None, str] | None = None,
+        reference: tuple[str, str, Sequence[str]] | None = None,
+    ) -> dict[tuple[str, str], StoredVersion]:
+        """For each subject (e.g. each patient on a ward), its newest resource of a kind, chosen
+        by a token (param, system, code) or a reference (param, target type, target ids), in one
+        query: the ward's due list asks this once per assessment, not once per bed."""
+        if not subjects:
+            return {}
+        subject, date = search_reference.alias("subject"), search_date.alias("d")
+        conditions = [
+            subject.c.resource_type == resource_type,
+            subject.c.param == subject_param,
+            tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects)),
+            date.c.param == date_param,
+            ~resources.c.deleted,
+        ]
+        joined = subject.join(date, date.c.rid == subject.c.rid).join(
+            resources, resources.c.rid == subject.c.rid
+        )
+        if token is not None:
+            joined = joined.join(search_token, search_token.c.rid == subject.c.rid)
+            param, system, code = token
+            conditions += [search_token.c.param == param, search_token.c.code == code]
+            if system is not None:
+                conditions.append(search_token.c.system == system)
+        if reference is not None:
+            target = search_reference.alias("target")
+            joined = joined.join(target, target.c.rid == subject.c.rid)
+            param, target_type, ids = reference
+            conditions += [
+                target.c.param == param,
+                target.c.target_type == target_type,
+                target.c.target_id.in_(list(ids)),
+            ]
+        ranked = (
+            select(
+                subject.c.rid,
+                subject.c.target_type,
+                subject.c.target_id,
+                func.row_number()
+                .over(
+                    partition_by=(subject.c.target_type, subject.c.target_id),
+                    order_by=(date.c.low.desc(), subject.c.rid.desc()),
+                )
+                .label("rank"),
+            )
+            .select_from(joined)
+            .where(*conditions)
+            .subquery()
+        )
+        rows = self._conn.execute(
+            _versions_query()
+            .add_columns(ranked.c.target_type.label("s_type"), ranked.c.target_id.label("s_id"))
+            .join(ranked, ranked.c.rid == resources.c.rid)
+            .where(ranked.c.rank == 1, resource_versions.c.version_id == resources.c.version_id)
+        )
+        return {(row.s_type, row.s_id): _stored(row) for row in rows}
+
     def search(self, query: SearchQuery) -> SearchPage:
         rids = search_sql.matching_rids(query).subquery()
         total = None

@@ -1,0 +1,192 @@
+"""The ward's due list: per bed, which assessments are due or overdue, and by how long.
+
+NEWS2 is due at the frequency its last score sets (RCP chart 2: 12-hourly at 0, 4-6-hourly at
+1-4, hourly at a single 3 or 5-6, continuous at 7+); other assessments on admission and then on
+their template's schedule or their last band's recheck. A vital-signs set newer than the last
+NEWS2 that did not complete a set is flagged as incomplete, with what is missing: a partial set
+is never shown as a score, and the last score is shown with its time so a stale one is visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from wardcare.catalog.catalog import LoadedTemplate
+from wardcare.catalog.template_schema import parse_duration
+from wardcare.domain import news2
+from wardcare.domain.actor import Actor
+from wardcare.domain.schedule import Due, DueRule, LastDone, next_due
+from wardcare.fhir import codes
+from wardcare.fhir.dates import date_range, from_micros
+from wardcare.fhir.versions import StoredVersion
+from wardcare.fhir.vital_signs import effective_range
+from wardcare.services import news2_from_vitals
+from wardcare.services.context import AppContext
+from wardcare.services.ward_census import Bed, WardCensus, census_in
+from wardcare.storage.unit_of_work import Transaction
+
+_MONITORING = {
+    "low": timedelta(hours=4),
+    "low-medium": timedelta(hours=1),
+    "medium": timedelta(hours=1),
+}
+
+
+@dataclass(frozen=True)
+class DueItem:
+    template: LoadedTemplate
+    due: Due
+    last_at: datetime | None
+    last_total: int | None
+    last_band: str | None
+    note: str | None = None
+
+
+@dataclass
+class BedDue:
+    bed: Bed
+    items: list[DueItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WardDue:
+    census: WardCensus
+    beds: list[BedDue]
+    generated_at: datetime
+
+
+def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
+    now = ctx.clock.now()
+    with ctx.uow.read() as tx:
+        census = census_in(tx, ctx, ward_code=ward_code)
+        occupied = [b for b in census.beds if b.patient]
+        subjects = [("Patient", b.patient["id"]) for b in occupied if b.patient]
+        latest = {t.template.id: _latest_results(tx, t, subjects) for t in ctx.catalog.latest()}
+        latest_vitals = tx.resources.latest_for_each(
+            "Observation",
+            subject_param="patient",
+            subjects=subjects,
+            date_param="date",
+            token=("category", codes.OBSERVATION_CATEGORY, "vital-signs"),
+        )
+        beds = []
+        for bed in census.beds:
+            entry = BedDue(bed)
+            if bed.patient and bed.encounter:
+                key = ("Patient", bed.patient["id"])
+                admitted = _admitted(bed.encounter)
+                for loaded in ctx.catalog.latest():
+                    last = latest[loaded.template.id].get(key)
+                    entry.items.append(_due_item(loaded, last, admitted, now))
+                _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
+            beds.append(entry)
+    return WardDue(census, beds, now)
+
+
+def _latest_results(
+    tx: Transaction, loaded: LoadedTemplate, subjects: list[tuple[str, str]]
+) -> dict[tuple[str, str], StoredVersion]:
+    template = loaded.template
+    if template.total is not None:
+        return tx.resources.latest_for_each(
+            "Observation",
+            subject_param="patient",
+            subjects=subjects,
+            date_param="date",
+            token=("code", template.total.system, template.total.code),
+        )
+    return tx.resources.latest_for_each(
+        "QuestionnaireResponse",
+        subject_param="patient",
+        subjects=subjects,
+        date_param="authored",
+        reference=("questionnaire", "", [template.canonical, template.url]),
+    )
+
+
+def _admitted(encounter: dict[str, Any]) -> datetime | None:
+    start = encounter.get("period", {}).get("start")
+    return from_micros(date_range(start)[0]) if isinstance(start, str) else None
+
+
+def _due_item(
+    loaded: LoadedTemplate, last: StoredVersion | None, admitted: datetime | None, now: datetime
+) -> DueItem:
+    template = loaded.template
+    rule = DueRule(
+        on_admission=parse_duration(template.next_due.on_admission)
+        if template.next_due.on_admission
+        else None,
+        repeat=parse_duration(template.next_due.repeat) if template.next_due.repeat else None,
+    )
+    if last is None or last.content is None:
+        return DueItem(
+            loaded, next_due(rule, admitted_at=admitted, last=None, now=now), None, None, None
+        )
+    resource = orjson.loads(last.content)
+    when = (
+        effective_range(resource)
+        if resource["resourceType"] == "Observation"
+        else (date_range(resource["authored"]) if "authored" in resource else None)
+    )
+    at = from_micros(when[0]) if when else from_micros(last.last_updated)
+    total = resource.get("valueInteger")
+    band = next(
+        (c.get("code") for i in resource.get("interpretation", ()) for c in i.get("coding", ())),
+        None,
+    )
+    done = LastDone(
+        at=at,
+        recheck=_recheck(loaded, total, band),
+        continuous=(template.engine == "news2" and band == "high"),
+    )
+    return DueItem(
+        loaded, next_due(rule, admitted_at=admitted, last=done, now=now), at, total, band
+    )
+
+
+def _recheck(loaded: LoadedTemplate, total: int | None, band: str | None) -> timedelta | None:
+    if loaded.template.engine == "news2":
+        if band == "low" and total == 0:
+            return timedelta(hours=12)  # RCP chart 2: a score of 0 is minimum 12-hourly
+        return _MONITORING.get(band or "")
+    found = next((b for b in loaded.template.bands if b.code == band), None)
+    return parse_duration(found.recheck) if found and found.recheck else None
+
+
+def _flag_incomplete_set(
+    tx: Transaction, ctx: AppContext, entry: BedDue, latest_vital: StoredVersion | None
+) -> None:
+    """A vital sign newer than the last NEWS2 means the newest set did not complete."""
+    news2_item = next((i for i in entry.items if i.template.template.engine == "news2"), None)
+    if news2_item is None or latest_vital is None or latest_vital.content is None:
+        return
+    when = effective_range(orjson.loads(latest_vital.content))
+    if when is None:
+        return
+    taken = from_micros(when[0])
+    if news2_item.last_at is not None and taken <= news2_item.last_at:
+        return
+    assert entry.bed.patient is not None
+    found = news2_from_vitals.latest_set(
+        tx, ctx, patient=f"Patient/{entry.bed.patient['id']}", at=when[0]
+    )
+    if not found.missing:
+        return
+    missing = ", ".join(news2.Parameter(p).label for p in found.missing)
+    note = (
+        f"Incomplete set at {taken.isoformat()} (missing {missing}): not scored; complete the set"
+    )
+    index = entry.items.index(news2_item)
+    entry.items[index] = DueItem(
+        news2_item.template,
+        news2_item.due,
+        news2_item.last_at,
+        news2_item.last_total,
+        news2_item.last_band,
+        note,
+    )

@@ -1,0 +1,64 @@
+"""Next due and overdue, across shifts and the Europe/London clock changes."""
+
+from datetime import UTC, datetime, timedelta
+
+from wardcare.domain.schedule import DueRule, DueState, LastDone, add_interval, next_due
+
+HOURLY_OBS = DueRule(on_admission=timedelta(hours=1), repeat=None)
+WEEKLY = DueRule(on_admission=timedelta(hours=24), repeat=timedelta(days=7))
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+def test_never_done_is_due_after_admission_by_the_rule() -> None:
+    due = next_due(WEEKLY, admitted_at=utc(2026, 11, 22, 8), last=None, now=utc(2026, 11, 23, 9))
+    assert due.state == DueState.OVERDUE
+    assert due.due_at == utc(2026, 11, 23, 8)
+    assert due.overdue_by == timedelta(hours=1)
+
+
+def test_the_last_result_sets_the_interval() -> None:
+    last = LastDone(at=utc(2026, 11, 22, 10), recheck=timedelta(hours=4))
+    assert (
+        next_due(HOURLY_OBS, admitted_at=None, last=last, now=utc(2026, 11, 22, 13)).state
+        == DueState.NOT_DUE
+    )
+    assert (
+        next_due(HOURLY_OBS, admitted_at=None, last=last, now=utc(2026, 11, 22, 13, 45)).state
+        == DueState.DUE
+    )
+    overdue = next_due(HOURLY_OBS, admitted_at=None, last=last, now=utc(2026, 11, 22, 14, 5))
+    assert overdue.state == DueState.OVERDUE
+    assert overdue.overdue_by == timedelta(minutes=5)
+
+
+def test_continuous_monitoring_is_always_due() -> None:
+    last = LastDone(at=utc(2026, 11, 22, 10), continuous=True)
+    due = next_due(HOURLY_OBS, admitted_at=None, last=last, now=utc(2026, 11, 22, 10, 1))
+    assert due.state == DueState.CONTINUOUS
+
+
+def test_hourly_intervals_are_elapsed_time_across_the_october_clock_change() -> None:
+    # 01:30 BST on 25 Oct 2026 is 00:30 UTC; 4 hours later is 04:30 UTC (04:30 GMT).
+    start = utc(2026, 10, 25, 0, 30)
+    assert add_interval(start, timedelta(hours=4)) == utc(2026, 10, 25, 4, 30)
+
+
+def test_weekly_intervals_keep_the_wall_clock_time_across_the_march_clock_change() -> None:
+    # 10:00 GMT on 22 Mar 2026 is 10:00 UTC; a week later 10:00 BST is 09:00 UTC.
+    assert add_interval(utc(2026, 3, 22, 10), timedelta(days=7)) == utc(2026, 3, 29, 9)
+
+
+def test_weekly_intervals_keep_the_wall_clock_time_across_the_october_clock_change() -> None:
+    # 10:00 BST on 21 Oct 2026 is 09:00 UTC; a week later 10:00 GMT is 10:00 UTC.
+    assert add_interval(utc(2026, 10, 21, 9), timedelta(days=7)) == utc(2026, 10, 28, 10)
+
+
+def test_unscheduled_when_never_done_and_not_required_on_admission() -> None:
+    rule = DueRule(on_admission=None, repeat=timedelta(days=7))
+    assert (
+        next_due(rule, admitted_at=utc(2026, 11, 1), last=None, now=utc(2026, 11, 23)).state
+        == DueState.UNSCHEDULED
+    )
