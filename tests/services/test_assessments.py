@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -302,3 +303,18 @@ def test_a_temperature_in_fahrenheit_is_refused(client: TestClient, patient_id: 
     answer = client.post("/fhir/Observation", json=observation)
     assert answer.status_code == 422
     assert "Cel" in answer.json()["issue"][0]["diagnostics"]
+
+
+def test_readings_further_apart_than_the_30_minute_window_do_not_make_a_set(
+    client: TestClient, patient_id: str
+) -> None:
+    early = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    late = datetime(2026, 11, 22, 9, 40, tzinfo=UTC)
+    first = factories.vital_signs(
+        patient_id, when=early, rr=18, spo2=96, o2_flow=0, sbp=120, dbp=70, pulse=80
+    )
+    second = factories.vital_signs(patient_id, when=late, acvpu="A", temp=37.0)
+    for observation in [*first, *second]:
+        assert client.post("/fhir/Observation", json=observation).status_code == 201
+    scores = client.get("/fhir/Observation", params={"patient": patient_id, "code": NEWS2_TOTAL})
+    assert scores.json()["total"] == 0
