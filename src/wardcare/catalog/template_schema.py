@@ -73,6 +73,8 @@ class Item(_Strict):
     derived_from: str | None = Field(None, alias="derivedFrom")
     # SDC observationExtract: store the answer as its own Observation (the item needs a code).
     extract: bool = False
+    # For a fluid chart: whether the volume counts as fluid in or fluid out of the balance.
+    balance: Literal["intake", "output"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Item:
@@ -86,6 +88,8 @@ class Item(_Strict):
             raise ValueError(f"pointsIfTrue needs a boolean item ({self.link_id!r})")
         if self.extract and self.code is None:
             raise ValueError(f"item {self.link_id!r} is extracted, so it needs a code")
+        if self.balance and not (self.extract and self.unit and self.unit.code == "mL"):
+            raise ValueError(f"balance item {self.link_id!r} must be extracted and in mL")
         return self
 
 

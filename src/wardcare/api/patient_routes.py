@@ -1,0 +1,49 @@
+"""Patient views as JSON for the UI and handover: /patients/{id}/..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from wardcare.api.dependencies import ActorDep, ContextDep
+from wardcare.api.fhir_responses import fhir_response
+from wardcare.domain.schedule import LONDON
+from wardcare.services.fluid_balance_chart import patient_fluid_balance
+
+router = APIRouter(prefix="/patients", tags=["Patients"])
+
+
+@router.get("/{patient_id}/fluid-balance", summary="Fluid in and out, with the running balance")
+async def fluid_balance(
+    patient_id: str,
+    ctx: ContextDep,
+    actor: ActorDep,
+    hours: Annotated[int, Query(ge=1, le=336)] = 24,
+) -> Response:
+    balance, since, until = await run_in_threadpool(
+        lambda: patient_fluid_balance(ctx, actor=actor, patient_id=patient_id, hours=hours)
+    )
+    return fhir_response(
+        {
+            "patient": f"Patient/{patient_id}",
+            "from": since.isoformat(),
+            "to": until.isoformat(),
+            "intakeMl": balance.intake_ml,
+            "outputMl": balance.output_ml,
+            "balanceMl": balance.balance_ml,
+            "entries": [
+                {
+                    "at": row.entry.at.isoformat(),
+                    "local": row.entry.at.astimezone(LONDON).isoformat(),
+                    "direction": row.entry.direction.value,
+                    "kind": row.entry.kind,
+                    "volumeMl": row.entry.volume_ml,
+                    "runningBalanceMl": row.balance_ml,
+                }
+                for row in balance.entries
+            ],
+        }
+    )
