@@ -144,13 +144,13 @@ def example_of(resource_type: str, patient_id: str) -> dict[str, Any]:
         "Observation": factories.heart_rate(patient_id),
         "Questionnaire": {
             "resourceType": "Questionnaire",
-            "url": "http://wardcare.org/fhir/Questionnaire/falls-risk",
+            "url": "http://example.org/fhir/Questionnaire/falls-risk",
             "status": "active",
             "item": [{"linkId": "1", "text": "Fall in the last year?", "type": "boolean"}],
         },
         "QuestionnaireResponse": {
             "resourceType": "QuestionnaireResponse",
-            "questionnaire": "http://wardcare.org/fhir/Questionnaire/falls-risk",
+            "questionnaire": "http://example.org/fhir/Questionnaire/falls-risk",
             "status": "completed",
             "subject": subject,
             "authored": "2026-11-22T09:30:00Z",

@@ -20,8 +20,8 @@ UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 LOCATION_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 SNOMED = "http://snomed.info/sct"
-FALLS_QUESTIONNAIRE = "http://wardcare.org/fhir/Questionnaire/falls-risk"
-WATERLOW_QUESTIONNAIRE = "http://wardcare.org/fhir/Questionnaire/waterlow"
+FALLS_QUESTIONNAIRE = "http://example.org/fhir/Questionnaire/falls-risk"
+WATERLOW_QUESTIONNAIRE = "http://example.org/fhir/Questionnaire/waterlow"
 
 Params = dict[str, str] | list[tuple[str, str]]
 

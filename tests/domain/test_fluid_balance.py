@@ -12,11 +12,13 @@ def at(hour: int) -> datetime:
 
 
 def test_running_balance_is_intake_minus_output_in_time_order() -> None:
-    result = fluid_balance([
-        FluidEntry(at(10), Direction.OUTPUT, 300, "urine-output"),
-        FluidEntry(at(8), Direction.INTAKE, 250, "oral-intake"),
-        FluidEntry(at(9), Direction.INTAKE, 1000, "iv-intake"),
-    ])
+    result = fluid_balance(
+        [
+            FluidEntry(at(10), Direction.OUTPUT, 300, "urine-output"),
+            FluidEntry(at(8), Direction.INTAKE, 250, "oral-intake"),
+            FluidEntry(at(9), Direction.INTAKE, 1000, "iv-intake"),
+        ]
+    )
     assert [r.balance_ml for r in result.entries] == [250, 1250, 950]
     assert (result.intake_ml, result.output_ml, result.balance_ml) == (1250, 300, 950)
 

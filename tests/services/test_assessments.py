@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -318,3 +318,33 @@ def test_readings_further_apart_than_the_30_minute_window_do_not_make_a_set(
         assert client.post("/fhir/Observation", json=observation).status_code == 201
     scores = client.get("/fhir/Observation", params={"patient": patient_id, "code": NEWS2_TOTAL})
     assert scores.json()["total"] == 0
+
+
+def test_fluid_chart_entries_give_a_running_24_hour_balance(
+    client: TestClient, patient_id: str
+) -> None:
+    now = datetime.now(UTC)
+
+    def entry(minutes_ago: int, **volumes: int) -> dict[str, Any]:
+        return {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": "http://wardcare.org/fhir/Questionnaire/fluid-balance|1.0.0",
+            "status": "completed",
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "authored": (now - timedelta(minutes=minutes_ago)).isoformat(),
+            "item": [
+                {"linkId": k.replace("_", "-"), "answer": [{"valueInteger": v}]}
+                for k, v in volumes.items()
+            ],
+        }
+
+    for body in (
+        entry(180, oral_intake=250),
+        entry(120, iv_intake=1000),
+        entry(60, urine_output=300),
+        entry(60 * 30, oral_intake=999),
+    ):
+        assert client.post("/fhir/QuestionnaireResponse", json=body).status_code == 201
+    chart = client.get(f"/patients/{patient_id}/fluid-balance").json()
+    assert (chart["intakeMl"], chart["outputMl"], chart["balanceMl"]) == (1250, 300, 950)
+    assert [e["runningBalanceMl"] for e in chart["entries"]] == [250, 1250, 950]

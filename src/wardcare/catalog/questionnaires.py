@@ -44,7 +44,9 @@ def _item(template: AssessmentTemplate, item: Item) -> dict[str, Any]:
     extensions: list[dict[str, Any]] = []
     if item.code:
         body["code"] = [item.code.model_dump(exclude_none=True)]
-    if item.required:
+    # An item the server derives (BMI from weight and height) is not required of the person
+    # filling the form, even when the assessment needs its value.
+    if item.required and not item.derived_from:
         body["required"] = True
     if item.unit:
         extensions.append({"url": UNIT, "valueCoding": item.unit.model_dump(exclude_none=True)})

@@ -116,30 +116,7 @@ def _prepare(ctx: AppContext, loaded: LoadedTemplate, response: dict[str, Any]) 
         patient = tx.resources.current("Patient", subject.split("/", 1)[1])
     if patient is None or patient.deleted:
         raise errors.unprocessable(f"{subject} does not exist", "QuestionnaireResponse.subject")
-    prepared = _Prepared(loaded, response, answers, paths, subject)
-    if response.get("status") in _SCORED_STATUSES:
-        missing = [
-            i.link_id
-            for i in loaded.template.items
-            if i.required and i.link_id not in answers and _enabled(i.enable_when, answers)
-        ]
-        if missing:
-            raise WardCareError(
-                Category.UNPROCESSABLE,
-                [
-                    Issue(
-                        f"{_text(loaded, m)} ({m}) must be answered in a completed assessment",
-                        (f"QuestionnaireResponse.item.where(linkId='{m}')",),
-                        "required",
-                    )
-                    for m in missing
-                ],
-            )
-    return prepared
-
-
-def _enabled(condition: Any, answers: dict[str, Answer]) -> bool:
-    return condition is None or answers.get(condition.question) == condition.answer
+    return _Prepared(loaded, response, answers, paths, subject)
 
 
 def _text(loaded: LoadedTemplate, link_id: str) -> str:
@@ -218,21 +195,36 @@ def _value(loaded: LoadedTemplate, item: Item, answer: dict[str, Any], path: str
 
 
 def _score(tx: Transaction, ctx: AppContext, prepared: _Prepared) -> tuple[Outcome | None, int]:
-    """Check every answer (types, ranges, codes) and score; no outcome for a response that is
-    still in progress or a template that scores nothing (a checklist, a chart)."""
+    """Check every answer (types, ranges, codes) and score. A completed response must answer
+    every required item (after the server derives what it can, e.g. BMI from weight and height);
+    no outcome for a response still in progress or a template that scores nothing."""
     loaded = prepared.loaded
     scale = 1
     if loaded.template.engine == "news2":
         scale = news2_from_vitals.spo2_scale(tx, ctx, prepared.patient)
+    outcome: Outcome | None = None
     try:
         if loaded.template.engine == "none":
-            score(loaded.rules, prepared.answers)
-            return None, scale
-        outcome = loaded.score(prepared.answers, spo2_scale=scale)
+            missing = score(loaded.rules, prepared.answers).missing
+        else:
+            outcome = loaded.score(prepared.answers, spo2_scale=scale)
+            missing = outcome.missing
     except AnswerError as exc:
         raise _answer_error(prepared, exc) from exc
     if prepared.response.get("status") not in _SCORED_STATUSES:
         return None, scale
+    if missing:
+        raise WardCareError(
+            Category.UNPROCESSABLE,
+            [
+                Issue(
+                    f"{_text(loaded, m)} ({m}) must be answered in a completed assessment",
+                    (f"QuestionnaireResponse.item.where(linkId='{m}')",),
+                    "required",
+                )
+                for m in missing
+            ],
+        )
     return outcome, scale
 
 
