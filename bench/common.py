@@ -472,6 +472,22 @@ def machine(*, postgres_url: str | None = None) -> dict[str, Any]:
     return info
 
 
+def source_state() -> dict[str, Any]:
+    """The commit the figures are for, and files changed since (read-only git commands): others
+    may be editing the tree while a long benchmark runs, and a server imports src/ at start."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return done.stdout.rstrip("\n") if done.returncode == 0 else ""
+
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "src", "migrations")
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "changed_files": [line[3:] for line in changed.splitlines()],
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 # -- results -----------------------------------------------------------------------------------
 
 

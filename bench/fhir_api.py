@@ -985,6 +985,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": common.machine(
             postgres_url=plan.postgres_url if "postgresql" in plan.databases else None
         ),
+        "source": [common.source_state()],
         "databases": {},
     }
     errors = 0
@@ -1003,6 +1004,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 errors += sum(failures_of(s) for s in result["search"])
             results["databases"][database] = result
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["source"].append(common.source_state())
     results["failed_requests_or_errors"] = errors
     path = common.write_results(NAME, results, stamp=plan.stamp)
     if plan.profile:

@@ -39,6 +39,14 @@ def load_hospital(
             ctx.validator.validate(resource)
         with ctx.uow.write() as tx:
             for resource in group:
-                fhir.update_in(tx, ctx, actor=DEMO_LOADER, resource=resource)
+                # Into an empty record: create with the builder's ids (no read before write).
+                fhir.create_in(
+                    tx,
+                    ctx,
+                    actor=DEMO_LOADER,
+                    resource=resource,
+                    resource_id=resource["id"],
+                    client_id=True,
+                )
         progress(len(group))
     return hospital

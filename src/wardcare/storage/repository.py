@@ -93,6 +93,7 @@ class ResourceRepository:
         self._registry = registry
         self._sql = _for_dialect(connection.dialect)
         self._cursor: Any = None
+        self.versions_written = 0
 
     def _driver(self) -> Any:
         """A driver cursor inside this connection's transaction (created on first write)."""
@@ -307,6 +308,7 @@ class ResourceRepository:
         meta["lastUpdated"] = instant(from_micros(now))
         resource["meta"] = meta
         content = orjson.dumps(resource)
+        self.versions_written += 1
         self._driver().execute(
             self._sql["insert_version"],
             {

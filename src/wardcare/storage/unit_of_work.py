@@ -17,6 +17,7 @@ from wardcare.errors import Category
 from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.storage.database import WRITE, is_sqlite
 from wardcare.storage.group_commit import GroupCommitWriter
+from wardcare.storage.planner_statistics import StatisticsKeeper
 from wardcare.storage.repository import ResourceRepository
 
 
@@ -35,6 +36,7 @@ class UnitOfWork:
         # group commit instead of queueing on SQLite's busy handler (which sleeps in steps of up
         # to 100 ms) and paying one fsync each.
         self._group = GroupCommitWriter(self._writer) if is_sqlite(engine) else None
+        self.statistics = None if is_sqlite(engine) else StatisticsKeeper(engine)
         self._registry = registry
 
     @contextmanager
@@ -46,7 +48,10 @@ class UnitOfWork:
                     yield Transaction(connection, self._registry)
             else:
                 with self._writer.begin() as connection:
-                    yield Transaction(connection, self._registry)
+                    transaction = Transaction(connection, self._registry)
+                    yield transaction
+                if self.statistics is not None:
+                    self.statistics.wrote(transaction.resources.versions_written)
         except DataError as exc:
             # A value the database cannot hold that validation did not catch: the caller's input.
             raise errors.invalid(f"The database refused a value: {exc.orig}") from exc
