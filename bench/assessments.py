@@ -19,6 +19,7 @@ import multiprocessing
 import random
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ NEWS2 = "http://wardcare.org/fhir/Questionnaire/news2|1.0.0"
 ACVPU = "http://wardcare.org/fhir/CodeSystem/acvpu"
 HEADERS = {"Content-Type": "application/fhir+json"}
 TARGET_PER_SECOND = 200
+BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def random_answers(rng: random.Random) -> dict[str, Any]:
@@ -127,8 +129,7 @@ def response_body(patient_id: str, rng: random.Random, minute: int) -> bytes:
             "questionnaire": NEWS2,
             "status": "completed",
             "subject": {"reference": f"Patient/{patient_id}"},
-            "authored": f"2026-11-{1 + minute // 1440:02d}T{(minute // 60) % 24:02d}:"
-            f"{minute % 60:02d}:00Z",
+            "authored": (BASE_TIME + timedelta(minutes=minute)).isoformat(),
             "item": items,
         }
     ).encode()
@@ -141,8 +142,11 @@ def _client(port: int, patients: list[str], count: int, seed: int) -> tuple[int,
     failures = 0
     start = time.perf_counter()
     for body in bodies:
-        status, _ = client.request("POST", "/fhir/QuestionnaireResponse", body, HEADERS)
-        failures += status != 201
+        status, answer = client.request("POST", "/fhir/QuestionnaireResponse", body, HEADERS)
+        if status != 201:
+            failures += 1
+            if failures == 1:
+                print(f"first failure: {status} {answer[:300]!r}", file=sys.stderr)
     elapsed = time.perf_counter() - start
     client.close()
     return count, failures, elapsed

@@ -348,3 +348,18 @@ def test_fluid_chart_entries_give_a_running_24_hour_balance(
     chart = client.get(f"/patients/{patient_id}/fluid-balance").json()
     assert (chart["intakeMl"], chart["outputMl"], chart["balanceMl"]) == (1250, 300, 950)
     assert [e["runningBalanceMl"] for e in chart["entries"]] == [250, 1250, 950]
+
+
+def test_one_provenance_names_everything_an_assessment_stored(
+    client: TestClient, patient_id: str
+) -> None:
+    created = client.post("/fhir/QuestionnaireResponse", json=news2_response(patient_id)).json()
+    found = client.get(
+        "/fhir/Provenance", params={"target": f"QuestionnaireResponse/{created['id']}"}
+    ).json()
+    (entry,) = found["entry"]
+    targets = [t["reference"] for t in entry["resource"]["target"]]
+    # The response, 6 extracted readings, the score, the escalation Task, and the patient.
+    assert len(targets) == 10
+    assert f"Patient/{patient_id}" in targets
+    assert entry["resource"]["activity"]["coding"][0]["code"] == "CREATE"

@@ -39,6 +39,7 @@ def escalate_if_needed(
     patient: str,
     encounter: str | None,
     authored: str,
+    provenance: bool = True,
 ) -> StoredVersion | None:
     priority = outcome.priority
     if priority not in ESCALATING:
@@ -78,7 +79,13 @@ def escalate_if_needed(
     if encounter:
         task["encounter"] = {"reference": encounter}
     return fhir.create_in(
-        tx, ctx, actor=actor, resource=task, resource_id=str(uuid.uuid4()), run_hooks=False
+        tx,
+        ctx,
+        actor=actor,
+        resource=task,
+        resource_id=str(uuid.uuid4()),
+        run_hooks=False,
+        provenance=provenance,
     ).stored
 
 

@@ -110,10 +110,12 @@ def create_in(
     resource_id: str | None = None,
     client_id: bool = False,
     run_hooks: bool = True,
+    provenance: bool = True,
 ) -> WriteResult:
     """Create inside `tx`; `client_id` says the id was chosen by the client (update as create).
 
-    `run_hooks=False` is for resources a hook itself derives (a NEWS2 score from vital signs).
+    `run_hooks=False` is for resources a hook itself derives (a NEWS2 score from vital signs);
+    `provenance=False` for a use case that writes one Provenance for everything it stored.
     """
     resource_type = resource["resourceType"]
     criteria = None
@@ -143,7 +145,8 @@ def create_in(
         # Another request claimed the same criteria first and has committed: start again, and
         # the search will find its resource.
         raise _Retry
-    _provenance(tx, stored, actor, resource, now)
+    if provenance:
+        _provenance(tx, stored, actor, resource, now)
     if run_hooks:
         _after_write(tx, ctx, actor, stored)
     return WriteResult(stored, created=True)
@@ -478,4 +481,4 @@ def _provenance(
     if stored.resource_type in NO_PROVENANCE_TYPES:
         return
     patient = patient_of({**resource, "id": stored.id})
-    record_provenance(tx.resources, stored, actor, patient=patient, now=now)
+    record_provenance(tx.resources, [stored], actor, patient=patient, now=now)

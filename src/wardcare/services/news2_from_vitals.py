@@ -27,6 +27,7 @@ from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, sp
 from wardcare.services import assessment_results, escalation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
+from wardcare.services.provenance import record_provenance
 from wardcare.storage.unit_of_work import Transaction
 
 DEFAULT_WINDOW = timedelta(minutes=30)
@@ -184,9 +185,15 @@ def on_observation_stored(
     )
     score = assessment_results.score_observation(loaded, outcome, context, spo2_scale=scale)
     stored = fhir.create_in(
-        tx, ctx, actor=actor, resource=score, resource_id=str(uuid.uuid4()), run_hooks=False
+        tx,
+        ctx,
+        actor=actor,
+        resource=score,
+        resource_id=str(uuid.uuid4()),
+        run_hooks=False,
+        provenance=False,
     ).stored
-    escalation.escalate_if_needed(
+    task = escalation.escalate_if_needed(
         tx,
         ctx,
         actor=actor,
@@ -197,5 +204,15 @@ def on_observation_stored(
         patient=patient,
         encounter=found.encounter,
         authored=effective,
+        provenance=False,
+    )
+    written = [stored, task] if task else [stored]
+    record_provenance(
+        tx.resources,
+        written,
+        actor,
+        patient=patient,
+        now=stored.last_updated,
+        reason="NEWS2 scored from a complete set of vital signs",
     )
     return stored

@@ -7,6 +7,7 @@ shape against the FHIR models.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from wardcare.domain.actor import Actor, ActorKind
@@ -20,27 +21,32 @@ _ACTIVITY = {"POST": "CREATE", "PUT": "UPDATE", "DELETE": "DELETE"}
 
 
 def provenance_for(
-    version: StoredVersion, actor: Actor, *, patient: str | None, reason: str | None = None
+    versions: Sequence[StoredVersion],
+    actor: Actor,
+    *,
+    patient: str | None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    target = f"{version.resource_type}/{version.id}/_history/{version.version_id}"
+    """One Provenance for one activity: every version it wrote is a target (all written the same
+    way, by the same actor, at the same time), and the patient it concerns is a target too."""
+    first = versions[0]
+    targets = [f"{v.resource_type}/{v.id}/_history/{v.version_id}" for v in versions]
     who: dict[str, Any] = {"display": actor.display}
     if actor.reference:
         who["reference"] = actor.reference
     agent_type = "author" if actor.kind == ActorKind.USER else "assembler"
     provenance: dict[str, Any] = {
         "resourceType": "Provenance",
-        "target": [{"reference": target}],
-        "recorded": instant(from_micros(version.last_updated)),
-        "activity": {"coding": [{"system": DATA_OPERATION, "code": _ACTIVITY[version.method]}]},
+        "target": [{"reference": t} for t in targets],
+        "recorded": instant(from_micros(first.last_updated)),
+        "activity": {"coding": [{"system": DATA_OPERATION, "code": _ACTIVITY[first.method]}]},
         "agent": [
             {"type": {"coding": [{"system": PARTICIPATION, "code": agent_type}]}, "who": who}
         ],
     }
-    if patient and patient != f"{version.resource_type}/{version.id}":
-        # The patient the change concerns, so Provenance?patient= finds it (a second target).
+    if patient and not any(t.startswith(f"{patient}/_history/") for t in targets):
+        # The patient the change concerns, so Provenance?patient= finds it.
         provenance["target"].append({"reference": patient})
-    elif patient:
-        provenance["target"] = [{"reference": target}]
     if reason:
         provenance["reason"] = [{"text": reason}]
     return provenance
@@ -48,15 +54,23 @@ def provenance_for(
 
 def record_provenance(
     repo: ResourceRepository,
-    version: StoredVersion,
+    versions: Sequence[StoredVersion],
     actor: Actor,
     *,
     patient: str | None,
     now: int,
     reason: str | None = None,
-) -> StoredVersion:
-    return repo.create(
-        provenance_for(version, actor, patient=patient, reason=reason),
-        resource_id=str(uuid.uuid4()),
-        now=now,
-    )
+) -> list[StoredVersion]:
+    """Provenance for the versions one activity wrote: one per kind of change (create, update,
+    delete), since a Provenance has a single activity."""
+    stored = []
+    for method in dict.fromkeys(v.method for v in versions):
+        group = [v for v in versions if v.method == method]
+        stored.append(
+            repo.create(
+                provenance_for(group, actor, patient=patient, reason=reason),
+                resource_id=str(uuid.uuid4()),
+                now=now,
+            )
+        )
+    return stored

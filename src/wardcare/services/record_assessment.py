@@ -25,6 +25,7 @@ from wardcare.fhir.versions import StoredVersion
 from wardcare.services import assessment_results, escalation, news2_from_vitals
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
+from wardcare.services.provenance import record_provenance
 from wardcare.storage.unit_of_work import Transaction
 
 TEMPLATE_BASE = "http://wardcare.org/fhir/Questionnaire/"
@@ -272,28 +273,29 @@ def _observations(
 def _store(
     tx: Transaction, ctx: AppContext, actor: Actor, prepared: _Prepared
 ) -> RecordedAssessment:
+    """One transaction, one Provenance: the response and everything derived from it were
+    written together by one person, so one Provenance names them all."""
     outcome, scale = _score(tx, ctx, prepared)
     response = dict(prepared.response)
     response["questionnaire"] = prepared.loaded.template.canonical
-    stored_response = fhir.create_in(
-        tx, ctx, actor=actor, resource=response, resource_id=str(uuid.uuid4()), run_hooks=False
-    ).stored
+
+    def store(resource: dict[str, Any]) -> StoredVersion:
+        return fhir.create_in(
+            tx,
+            ctx,
+            actor=actor,
+            resource=resource,
+            resource_id=str(uuid.uuid4()),
+            run_hooks=False,
+            provenance=False,
+        ).stored
+
+    stored_response = store(response)
     response_ref = f"QuestionnaireResponse/{stored_response.id}"
     if not response.get("authored"):
         prepared.response = {**response, "authored": stored_response.last_updated_instant}
     observations = _observations(prepared, outcome, scale, response_ref)
-    extracted = []
-    for observation in observations.extracted:
-        extracted.append(
-            fhir.create_in(
-                tx,
-                ctx,
-                actor=actor,
-                resource=observation,
-                resource_id=str(uuid.uuid4()),
-                run_hooks=False,
-            ).stored
-        )
+    extracted = [store(observation) for observation in observations.extracted]
     score_stored = None
     task = None
     if observations.score is not None and outcome is not None:
@@ -301,14 +303,7 @@ def _store(
             {"reference": response_ref},
             *({"reference": f"Observation/{e.id}"} for e in extracted),
         ]
-        score_stored = fhir.create_in(
-            tx,
-            ctx,
-            actor=actor,
-            resource=observations.score,
-            resource_id=str(uuid.uuid4()),
-            run_hooks=False,
-        ).stored
+        score_stored = store(observations.score)
         template = prepared.loaded.template
         task_code = (
             codes.NEWS2_ESCALATION if template.engine == "news2" else ("assessment-escalation")
@@ -324,5 +319,15 @@ def _store(
             patient=prepared.patient,
             encounter=response.get("encounter", {}).get("reference"),
             authored=prepared.response.get("authored", stored_response.last_updated_instant),
+            provenance=False,
         )
+    written = [stored_response, *extracted, *(v for v in (score_stored, task) if v)]
+    record_provenance(
+        tx.resources,
+        written,
+        actor,
+        patient=prepared.patient,
+        now=stored_response.last_updated,
+        reason=f"Recorded {prepared.loaded.template.title}",
+    )
     return RecordedAssessment(stored_response, score_stored, extracted, task)
