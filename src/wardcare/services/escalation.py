@@ -16,13 +16,12 @@ import orjson
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import Outcome
 from wardcare.fhir import codes
-from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.storage.unit_of_work import Transaction
 
-OPEN_STATUSES = "requested,received,accepted,ready,in-progress,on-hold"
+OPEN_STATUSES = frozenset({"requested", "received", "accepted", "ready", "in-progress", "on-hold"})
 _RANK = {"routine": 0, "urgent": 1, "asap": 2, "stat": 3}
 ESCALATING = frozenset({"urgent", "asap", "stat"})
 
@@ -44,21 +43,21 @@ def escalate_if_needed(
     priority = outcome.priority
     if priority not in ESCALATING:
         return None
-    query = parse_search(
+    recent = tx.resources.newest_with_token(
         "Task",
-        [
-            ("patient", patient),
-            ("code", f"{codes.TASK_TYPE}|{task_code}"),
-            ("status", OPEN_STATUSES),
-        ],
-        ctx.search_parameters,
-        default_count=50,
-        max_count=50,
+        subject_param="patient",
+        subject=("Patient", patient.split("/", 1)[1]),
+        token_param="code",
+        system=codes.TASK_TYPE,
+        code=task_code,
+        date_param="authored-on",
+        limit=20,
     )
-    query.total = "none"
-    for open_task in tx.resources.search(query).matches:
-        open_priority = _priority(open_task)
-        if _RANK.get(open_priority, 0) >= _RANK[priority]:
+    for open_task in recent:
+        content = orjson.loads(open_task.content or b"{}")
+        if content.get("status") in OPEN_STATUSES and (
+            _RANK.get(content.get("priority", "routine"), 0) >= _RANK[priority]
+        ):
             return None
     task: dict[str, Any] = {
         "resourceType": "Task",
@@ -87,8 +86,3 @@ def escalate_if_needed(
         run_hooks=False,
         provenance=provenance,
     ).stored
-
-
-def _priority(task: StoredVersion) -> str:
-    assert task.content is not None
-    return str(orjson.loads(task.content).get("priority", "routine"))

@@ -137,19 +137,16 @@ def _may_be_complete(
 
 def spo2_scale(tx: Transaction, ctx: AppContext, patient: str) -> int:
     """The patient's SpO2 scale: their latest news2|spo2-scale setting, else scale 1."""
-    query = parse_search(
+    settings = tx.resources.newest_with_token(
         "Observation",
-        [
-            ("patient", patient),
-            ("code", f"{codes.NEWS2_SYSTEM}|{codes.SPO2_SCALE}"),
-            ("_sort", "-date"),
-        ],
-        ctx.search_parameters,
-        default_count=1,
-        max_count=1,
+        subject_param="patient",
+        subject=("Patient", patient.split("/", 1)[1]),
+        token_param="code",
+        system=codes.NEWS2_SYSTEM,
+        code=codes.SPO2_SCALE,
+        date_param="date",
     )
-    query.total = "none"
-    for stored in tx.resources.search(query).matches:
+    for stored in settings:
         scale = spo2_scale_setting(orjson.loads(stored.content or b"{}"))
         if scale:
             return scale

@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Dialect, Row, and_, delete, func, insert, or_, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 
 from wardcare import errors
@@ -469,6 +481,37 @@ class ResourceRepository:
         )
         return {(row.s_type, row.s_id): _stored(row) for row in rows}
 
+    def newest_with_token(
+        self,
+        resource_type: str,
+        *,
+        subject_param: str,
+        subject: tuple[str, str],
+        token_param: str,
+        system: str,
+        code: str,
+        date_param: str,
+        limit: int = 1,
+    ) -> list[StoredVersion]:
+        """The newest resources about one subject with one token, newest first: a fixed
+        statement (compiled once) for questions asked on hot paths, such as a patient's SpO2
+        scale or their open escalations."""
+        rows = self._conn.execute(
+            _NEWEST_WITH_TOKEN,
+            {
+                "resource_type": resource_type,
+                "subject_param": subject_param,
+                "target_type": subject[0],
+                "target_id": subject[1],
+                "token_param": token_param,
+                "system": system,
+                "code": code,
+                "date_param": date_param,
+                "limit": limit,
+            },
+        )
+        return [_stored(r) for r in rows]
+
     def search(self, query: SearchQuery) -> SearchPage:
         rids = search_sql.matching_rids(query).subquery()
         total = None
@@ -577,6 +620,37 @@ class ResourceRepository:
         return [_stored(r) for r in rows], total
 
 
+def _newest_with_token() -> Any:
+    subject, token, date = search_reference.c, search_token.c, search_date.c
+    newest = (
+        select(subject.rid, func.max(date.low).label("at"))
+        .select_from(
+            search_reference.join(search_token, search_token.c.rid == subject.rid).join(
+                search_date, search_date.c.rid == subject.rid
+            )
+        )
+        .where(
+            subject.resource_type == bindparam("resource_type"),
+            subject.param == bindparam("subject_param"),
+            subject.target_type == bindparam("target_type"),
+            subject.target_id == bindparam("target_id"),
+            token.param == bindparam("token_param"),
+            token.system == bindparam("system"),
+            token.code == bindparam("code"),
+            date.param == bindparam("date_param"),
+        )
+        .group_by(subject.rid)
+        .subquery()
+    )
+    return (
+        _versions_query()
+        .join(newest, newest.c.rid == resources.c.rid)
+        .where(resource_versions.c.version_id == resources.c.version_id, ~resources.c.deleted)
+        .order_by(newest.c.at.desc(), resources.c.rid.desc())
+        .limit(bindparam("limit"))
+    )
+
+
 def _versions_query() -> Any:
     return select(
         resources.c.rid,
@@ -587,6 +661,9 @@ def _versions_query() -> Any:
         resource_versions.c.method,
         resource_versions.c.content,
     ).join(resource_versions, resource_versions.c.rid == resources.c.rid)
+
+
+_NEWEST_WITH_TOKEN = _newest_with_token()
 
 
 def _stored(row: Row[Any]) -> StoredVersion:
