@@ -22,5 +22,7 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     default_page_size: int = 20
     max_page_size: int = 1000
+    # Readings taken within this many minutes of each other make one NEWS2 set.
+    news2_window_minutes: int = 30
     # Times shown to people are ward-local (brief section 7); everything stored is UTC.
     local_timezone: str = "Europe/London"

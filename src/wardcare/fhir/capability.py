@@ -79,6 +79,13 @@ def _resource(
             for p in params.values()
         ],
     }
+    if resource_type == "QuestionnaireResponse":
+        entry["operation"] = [
+            {
+                "name": "extract",
+                "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract",
+            }
+        ]
     supported = [p.url for p in profiles.by_url.values() if p.type == resource_type]
     if supported:
         entry["supportedProfile"] = supported

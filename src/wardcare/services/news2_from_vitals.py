@@ -30,7 +30,6 @@ from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
 from wardcare.storage.unit_of_work import Transaction
 
-DEFAULT_WINDOW = timedelta(minutes=30)
 _P = news2.Parameter
 _PARAMETERS_BY_TOKEN: dict[tuple[str | None, str | None], tuple[news2.Parameter, ...]] = {
     (codes.LOINC, codes.RESPIRATORY_RATE): (_P.RESPIRATION_RATE,),
@@ -57,10 +56,10 @@ class VitalSet:
     missing: tuple[news2.Parameter, ...]
 
 
-def latest_set(
-    tx: Transaction, ctx: AppContext, *, patient: str, at: int, window: timedelta = DEFAULT_WINDOW
-) -> VitalSet:
-    """The patient's most recent reading of each parameter taken in (at - window, at]."""
+def latest_set(tx: Transaction, ctx: AppContext, *, patient: str, at: int) -> VitalSet:
+    """The patient's most recent reading of each parameter taken in (at - window, at]; the
+    window is WARDCARE_NEWS2_WINDOW_MINUTES (30 by default)."""
+    window = _window(ctx)
     since = instant(from_micros(at - int(window.total_seconds() * 1_000_000)))
     until = instant(from_micros(at))
     query = parse_search(
@@ -117,9 +116,11 @@ def latest_set(
     )
 
 
-def _may_be_complete(
-    tx: Transaction, *, patient: str, at: int, window: timedelta = DEFAULT_WINDOW
-) -> bool:
+def _window(ctx: AppContext) -> timedelta:
+    return timedelta(minutes=ctx.settings.news2_window_minutes)
+
+
+def _may_be_complete(tx: Transaction, *, patient: str, at: int, window: timedelta) -> bool:
     """Whether the indexes show a reading of every parameter in the window (most stored
     readings do not complete a set, and this answers without reading any resource)."""
     tokens = tx.resources.codes_in_window(
@@ -163,7 +164,7 @@ def on_observation_stored(
     when = effective_range(observation)
     if not isinstance(patient, str) or not patient.startswith("Patient/") or when is None:
         return None
-    if not _may_be_complete(tx, patient=patient, at=when[0]):
+    if not _may_be_complete(tx, patient=patient, at=when[0], window=_window(ctx)):
         return None
     found = latest_set(tx, ctx, patient=patient, at=when[0])
     if found.missing:
