@@ -65,7 +65,10 @@ def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
         census = census_in(tx, ctx, ward_code=ward_code)
         occupied = [b for b in census.beds if b.patient]
         subjects = [("Patient", b.patient["id"]) for b in occupied if b.patient]
-        latest = {t.template.id: _latest_results(tx, t, subjects) for t in ctx.catalog.latest()}
+        # Only active templates are scheduled: a draft (e.g. MUST until the trust holds BAPEN's
+        # permission) is shipped and tested but not put on the ward's work list.
+        scheduled = [t for t in ctx.catalog.latest() if t.template.status == "active"]
+        latest = {t.template.id: _latest_results(tx, t, subjects) for t in scheduled}
         latest_vitals = tx.resources.latest_for_each(
             "Observation",
             subject_param="patient",
@@ -79,7 +82,7 @@ def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
             if bed.patient and bed.encounter:
                 key = ("Patient", bed.patient["id"])
                 admitted = _admitted(bed.encounter)
-                for loaded in ctx.catalog.latest():
+                for loaded in scheduled:
                     last = latest[loaded.template.id].get(key)
                     entry.items.append(_due_item(loaded, last, admitted, now))
                 _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
