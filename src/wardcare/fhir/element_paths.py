@@ -59,13 +59,22 @@ def compile_path(expression: str) -> ElementPath:
 
 
 def _split_union(expression: str) -> list[str]:
+    return _split_outside_brackets(expression, "|")
+
+
+def _split_dots(text: str) -> list[str]:
+    return _split_outside_brackets(text, ".")
+
+
+def _split_outside_brackets(text: str, separator: str) -> list[str]:
+    """Split on a separator that is not inside (...): "a.where(b.c).d" -> a, where(b.c), d."""
     parts: list[str] = []
     current: list[str] = []
     depth = 0
-    for ch in expression:
+    for ch in text:
         depth += ch == "("
         depth -= ch == ")"
-        if ch == "|" and depth == 0:
+        if ch == separator and depth == 0:
             parts.append("".join(current))
             current = []
         else:
@@ -98,22 +107,6 @@ def _compile_branch(text: str) -> tuple[str, tuple[Step, ...]]:
                 f"{token!r} in {text!r} is outside WardCare's FHIRPath subset"
             )
     return root, tuple(steps)
-
-
-def _split_dots(text: str) -> list[str]:
-    tokens: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for ch in text:
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "." and depth == 0:
-            tokens.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    tokens.append("".join(current))
-    return tokens
 
 
 def _child(name: str) -> Step:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
@@ -32,6 +33,7 @@ from wardcare.storage.unit_of_work import Transaction
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 _RETRIES = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,15 +91,21 @@ def create(
     """Create (3.1.0.8) and conditional create with If-None-Exist (3.1.0.8.1)."""
     ctx.validator.validate(resource, expected_type=resource_type)
     check_vital_signs(resource)
+    return _retrying(
+        ctx,
+        lambda tx: create_in(tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist),
+    )
+
+
+def _retrying(ctx: AppContext, work: Callable[[Transaction], T]) -> T:
+    """Run a write in a fresh transaction, again when a concurrent writer won a race."""
     for _attempt in range(_RETRIES):
         try:
             with ctx.uow.write() as tx:
-                return create_in(
-                    tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist
-                )
+                return work(tx)
         except _Retry:
             continue
-    raise errors.error(Category.CONFLICT, "Too many concurrent conditional creates; try again")
+    raise errors.error(Category.CONFLICT, "Too many concurrent changes to this record; try again")
 
 
 def create_in(
@@ -266,13 +274,10 @@ def update(
             f"{resource_type}.id",
         )
     expected = parse_etag(if_match) if if_match else None
-    for _attempt in range(_RETRIES):
-        try:
-            with ctx.uow.write() as tx:
-                return update_in(tx, ctx, actor=actor, resource=resource, expected_version=expected)
-        except _Retry:
-            continue
-    raise errors.error(Category.CONFLICT, "Too many concurrent updates; try again")
+    return _retrying(
+        ctx,
+        lambda tx: update_in(tx, ctx, actor=actor, resource=resource, expected_version=expected),
+    )
 
 
 def update_in(
@@ -327,20 +332,17 @@ def delete(
     """Logical delete (3.1.0.7): a new version marks it deleted; history keeps every version."""
     check_type(resource_type)
     expected = parse_etag(if_match) if if_match else None
-    for _attempt in range(_RETRIES):
-        try:
-            with ctx.uow.write() as tx:
-                return delete_in(
-                    tx,
-                    ctx,
-                    actor=actor,
-                    resource_type=resource_type,
-                    resource_id=resource_id,
-                    expected_version=expected,
-                )
-        except _Retry:
-            continue
-    raise errors.error(Category.CONFLICT, "Too many concurrent changes; try again")
+    return _retrying(
+        ctx,
+        lambda tx: delete_in(
+            tx,
+            ctx,
+            actor=actor,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            expected_version=expected,
+        ),
+    )
 
 
 def delete_in(
