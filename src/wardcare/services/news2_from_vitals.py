@@ -123,12 +123,10 @@ def _window(ctx: AppContext) -> timedelta:
 def _may_be_complete(tx: Transaction, *, patient: str, at: int, window: timedelta) -> bool:
     """Whether the indexes show a reading of every parameter in the window (most stored
     readings do not complete a set, and this answers without reading any resource)."""
-    tokens = tx.resources.codes_in_window(
+    tokens = tx.resources.patient_codes_in_window(
         "Observation",
-        reference_param="patient",
-        target=("Patient", patient.split("/", 1)[1]),
+        patient_id=patient.split("/", 1)[1],
         code_params=("code", "component-code"),
-        date_param="date",
         after=at - int(window.total_seconds() * 1_000_000),
         until=at,
     )

@@ -42,6 +42,7 @@ from wardcare.storage.tables import (
     resource_versions,
     resources,
     search_date,
+    search_patient_date,
     search_quantity,
     search_reference,
     search_string,
@@ -80,16 +81,14 @@ _WRITE_SQL = {
     "search_quantity": "INSERT INTO search_quantity"
     " (rid, resource_type, param, value, system, code)"
     " VALUES (:rid, :resource_type, :param, :value, :system, :code)",
+    "search_patient_date": "INSERT INTO search_patient_date (rid, resource_type, patient_id, low)"
+    " VALUES (:rid, :resource_type, :patient_id, :low)",
     **{f"delete_{t.name}": f"DELETE FROM {t.name} WHERE rid = :rid" for t in INDEX_TABLES},
-    # Driven by the date index (what happened in the window, hospital-wide, is little) rather
-    # than by the patient's whole history; CROSS JOIN fixes that order on SQLite.
-    "codes_in_window": "SELECT DISTINCT t.system, t.code FROM search_date d"
-    " CROSS JOIN search_reference r CROSS JOIN search_token t"
-    " WHERE d.resource_type = :resource_type AND d.param = :date_param"
-    " AND d.low > :after AND d.low <= :until"
-    " AND r.rid = d.rid AND r.param = :reference_param"
-    " AND r.target_type = :target_type AND r.target_id = :target_id"
-    " AND t.rid = d.rid AND t.param IN (:code_param_1, :code_param_2)",
+    "codes_in_window": "SELECT DISTINCT t.system, t.code FROM search_patient_date pd"
+    " JOIN search_token t ON t.rid = pd.rid"
+    " WHERE pd.resource_type = :resource_type AND pd.patient_id = :patient_id"
+    " AND pd.low > :after AND pd.low <= :until"
+    " AND t.param IN (:code_param_1, :code_param_2)",
 }
 
 
@@ -357,6 +356,16 @@ class ResourceRepository:
                 [{**common, "param": p, "low": lo, "high": hi} for p, lo, hi in rows.dates],
             ),
             (
+                search_patient_date,
+                [
+                    {**common, "patient_id": patient, "low": low}
+                    for _param, patient_type, patient in rows.references
+                    if _param == "patient" and patient_type == "Patient"
+                    for date_param, low, _high in rows.dates
+                    if date_param == "date"
+                ],
+            ),
+            (
                 search_reference,
                 [
                     {**common, "param": p, "target_type": t, "target_id": i}
@@ -385,29 +394,24 @@ class ResourceRepository:
 
     # -- search and history ------------------------------------------------------------------
 
-    def codes_in_window(
+    def patient_codes_in_window(
         self,
         resource_type: str,
         *,
-        reference_param: str,
-        target: tuple[str, str],
+        patient_id: str,
         code_params: tuple[str, str],
-        date_param: str,
         after: int,
         until: int,
     ) -> set[tuple[str | None, str | None]]:
-        """The (system, code) tokens of resources referring to `target` dated in (after, until],
-        read from the indexes alone: a cheap first look before fetching any resource. It runs
-        after most writes of a vital sign, so it goes to the driver directly like the writes."""
+        """The (system, code) tokens of a patient's resources dated in (after, until], from the
+        indexes alone: a cheap first look before fetching any resource. It runs after every
+        write of a vital sign, so it goes to the driver directly like the writes."""
         cursor = self._driver()
         cursor.execute(
             self._sql["codes_in_window"],
             {
                 "resource_type": resource_type,
-                "reference_param": reference_param,
-                "target_type": target[0],
-                "target_id": target[1],
-                "date_param": date_param,
+                "patient_id": patient_id,
                 "after": after,
                 "until": until,
                 "code_param_1": code_params[0],

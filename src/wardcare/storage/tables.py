@@ -119,6 +119,21 @@ search_quantity = _index_table(
     lookup=("code", "value", "rid"),
 )
 
+# A patient's resources by date (e.g. their observations in the last 30 minutes), from the
+# `patient` and `date` parameters of each resource: the reference and date indexes alone can
+# answer this only by reading either every one of the patient's observations or every
+# observation of the hospital in the window.
+search_patient_date = Table(
+    "search_patient_date",
+    metadata,
+    Column("rid", RowId, ForeignKey("resources.rid"), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("patient_id", String(255), nullable=False),
+    Column("low", BigInteger, nullable=False),
+    Index("ix_search_patient_date_rid", "rid"),
+    Index("ix_search_patient_date_lookup", "resource_type", "patient_id", "low", "rid"),
+)
+
 # Conditional create (If-None-Exist) must create at most one resource even when requests race:
 # the normalised criteria are claimed here under a unique constraint, not searched then inserted.
 conditional_claims = Table(
@@ -129,4 +144,11 @@ conditional_claims = Table(
     Column("rid", RowId, ForeignKey("resources.rid"), nullable=False),
 )
 
-INDEX_TABLES = (search_token, search_string, search_date, search_reference, search_quantity)
+INDEX_TABLES = (
+    search_token,
+    search_string,
+    search_date,
+    search_reference,
+    search_quantity,
+    search_patient_date,
+)
