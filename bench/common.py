@@ -230,37 +230,99 @@ def _process_io(pid: int) -> int:
     return 0
 
 
-def _process_cpu(pids: set[int], names: set[str]) -> dict[int, tuple[float, int]]:
-    """(CPU seconds, bytes written) so far of the given processes and of every process with one
-    of `names`."""
-    found: dict[int, tuple[float, int]] = {}
+_BACKEND = re.compile(r"^postgres: .*\((\d+)\)")
+
+
+def _tcp_local_ports(pids: Iterable[int]) -> set[int]:
+    """Local TCP ports of the sockets the given processes hold."""
+    inodes: set[str] = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+    ports: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                parts = line.split()
+                if len(parts) > 9 and parts[9] in inodes:
+                    ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def postgres_processes_serving(pids: Iterable[int]) -> set[int]:
+    """PostgreSQL's processes working for the given client processes: the backends connected
+    to them (found by the client port in the backend's command line) and the shared background
+    processes (writer, checkpointer, WAL writer, autovacuum); not other clients' backends."""
+    ports = _tcp_local_ports(pids)
+    found: set[int] = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        pid = int(entry.name)
         try:
-            stat = (entry / "stat").read_text()
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            command = (entry / "cmdline").read_text().replace("\0", " ").strip()
         except OSError:
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        if pid in pids or name in names:
-            fields = stat.rsplit(")", 1)[1].split()
-            found[pid] = ((int(fields[11]) + int(fields[12])) / _CLOCK_TICKS, _process_io(pid))
+        backend = _BACKEND.match(command)
+        if backend is None or int(backend.group(1)) in ports:
+            found.add(int(entry.name))
+    return found
+
+
+def child_pids(name: str) -> list[int]:
+    """This process's children called `name` (as in /proc/PID/comm)."""
+    me = str(os.getpid())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            command = stat[stat.index("(") + 1 : stat.rindex(")")]
+            if command == name and stat.rsplit(")", 1)[1].split()[1] == me:
+                found.append(int(entry.name))
+    return found
+
+
+def _process_cpu(pids: set[int]) -> dict[int, tuple[float, int]]:
+    """(CPU seconds, bytes written) so far of the given processes that still exist."""
+    found: dict[int, tuple[float, int]] = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        found[pid] = ((int(fields[11]) + int(fields[12])) / _CLOCK_TICKS, _process_io(pid))
     return found
 
 
 class MachineUsage:
     """Who used the machine during a measurement: CPUs kept busy by the whole machine, by our
-    own processes (given by pid, or by name such as "postgres") and by everything else
-    (`other_cores`: another job sharing the machine, which makes the measurement suspect); and
-    disk writes and flushes (fsyncs reaching the disk), machine-wide and by our processes."""
+    own processes and by everything else (`other_cores`: another job sharing the machine, which
+    makes the measurement suspect); and disk writes and flushes (fsyncs reaching the disk),
+    machine-wide and by our processes.
 
-    def __init__(self, pids: Iterable[int] = (), names: Iterable[str] = ()) -> None:
-        self._pids, self._names = set(pids), set(names)
+    Our processes are `pids`, plus, with `postgres=True`, PostgreSQL's processes serving them
+    (see postgres_processes_serving), looked up again at the end for connections opened since.
+    """
+
+    def __init__(self, pids: Iterable[int] = (), *, postgres: bool = False) -> None:
+        self._pids, self._postgres = set(pids), postgres
         self._machine = CpuMeter()
         self._disk = _disk_counters()
         self._started = time.perf_counter()
-        self._own = _process_cpu(self._pids, self._names)
+        self._own = _process_cpu(self._our_pids())
+
+    def _our_pids(self) -> set[int]:
+        if not self._postgres:
+            return self._pids
+        return self._pids | postgres_processes_serving(self._pids)
 
     def finish(self, extra_own_seconds: float = 0.0) -> dict[str, float]:
         """`extra_own_seconds`: CPU of our processes that were not followed by pid (e.g. worker
@@ -268,9 +330,10 @@ class MachineUsage:
         machine = self._machine.busy_cores()
         written, flushes = _disk_counters()
         elapsed = time.perf_counter() - self._started
-        now = _process_cpu(self._pids, self._names)
-        own = sum(now[pid][0] - self._own[pid][0] for pid in now if pid in self._own)
-        own_written = sum(now[pid][1] - self._own[pid][1] for pid in now if pid in self._own)
+        now = _process_cpu(self._our_pids() | set(self._own))
+        # A process that appeared during the measurement did all its work during it.
+        own = sum(now[pid][0] - self._own.get(pid, (0.0, 0))[0] for pid in now)
+        own_written = sum(now[pid][1] - self._own.get(pid, (0.0, 0))[1] for pid in now)
         own_cores = (own + extra_own_seconds) / elapsed if elapsed else 0.0
         scale = 1e6 * elapsed if elapsed else float("inf")  # bytes -> MB/s
         return {
@@ -570,12 +633,14 @@ def _frame_name(frame: str) -> str:
     return f"{match['function']} ({file})"
 
 
-def top_frames(collapsed: Path, n: int = 25) -> dict[str, Any]:
+def top_frames(collapsed: Path, n: int = 25, *, within: str | None = None) -> dict[str, Any]:
     """The functions with the most samples in a py-spy raw (collapsed stack) file.
 
     `inclusive` counts samples in which a function is anywhere on the stack (time spent in it
     and what it calls); `self` counts samples in which it is the innermost frame. py-spy
     leaves out threads the OS reports idle (waiting on a lock, a socket or the event loop).
+    `within` keeps only the inclusive figures of functions whose file path contains it (e.g.
+    "wardcare/": the project's own code rather than the framework frames above it).
     """
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -588,7 +653,8 @@ def top_frames(collapsed: Path, n: int = 25) -> dict[str, Any]:
         count = int(count_text)
         total += count
         for name in set(frames):
-            inclusive[name] += count
+            if within is None or within in name:
+                inclusive[name] += count
         own[frames[-1]] += count
     return {
         "busy_samples": total,

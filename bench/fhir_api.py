@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -62,6 +62,7 @@ from rich.progress import (
 from bench import common
 
 NAME = "fhir_api"
+_T = TypeVar("_T")
 
 # Targets from the issue.
 TARGET_CREATES_8 = 400.0  # creates/s, 8 concurrent clients
@@ -348,14 +349,18 @@ def settle_postgres(url: str) -> float:
 
 @dataclass(frozen=True)
 class MachineUse:
-    """How measurements share the machine: how long to wait for other work to stop first, which
-    processes besides the server and clients are ours (PostgreSQL's, when it is the database),
-    and how much CPU anything else may use during a measurement before it is repeated."""
+    """How measurements share the machine: how long to wait for other work to stop first, whether
+    PostgreSQL's processes serving us count as ours, and how much CPU anything else may use
+    during a measurement before it is repeated."""
 
     quiet_timeout: float
-    own_process_names: tuple[str, ...]
+    postgres: bool
     retries: int
     max_other_cores: float = 0.25
+
+    def helper_pids(self) -> list[int]:
+        """Our helper processes other than the server and clients (py-spy when profiling)."""
+        return common.child_pids("py-spy")
 
     def measure(self, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return common.least_disturbed(
@@ -470,7 +475,7 @@ def run_creates(
     with profiler:
         barrier.wait(timeout=120)  # every client has warmed up: measure from here
         server_cpu = server.cpu_seconds()
-        cpu = common.MachineUsage([server.pid], machine.own_process_names)
+        cpu = common.MachineUsage([server.pid, *machine.helper_pids()], postgres=machine.postgres)
         reports = [results.get(timeout=600) for _ in processes]
         server_cpu = server.cpu_seconds() - server_cpu
         clients_cpu = sum(r["cpu_seconds"] for r in reports)
@@ -585,7 +590,9 @@ def run_searches(
     latencies: list[float] = []
     with profiler:
         server_cpu = server.cpu_seconds()
-        cpu = common.MachineUsage([server.pid, os.getpid()], machine.own_process_names)
+        cpu = common.MachineUsage(
+            [server.pid, os.getpid(), *machine.helper_pids()], postgres=machine.postgres
+        )
         started = time.perf_counter()
         for _ in range(count):
             latency = search(rng.choice(patients))
@@ -633,7 +640,7 @@ def _profile_path(plan: Plan, database: str, phase: str) -> Path | None:
 def _profile_summary(path: Path | None) -> dict[str, Any] | None:
     if path is None or not path.exists():
         return None
-    return {"file": str(path), **common.top_frames(path)}
+    return {"file": str(path), **common.top_frames(path, within="wardcare/")}
 
 
 def _ms(latency: dict[str, float]) -> str:
@@ -663,10 +670,9 @@ def _print_measurement(console: Console, label: str, m: dict[str, Any]) -> None:
 def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dict[str, Any]:
     rng = random.Random(plan.seed)
     result: dict[str, Any] = {"database": database}
-    names = ("postgres",) if database == "postgresql" else ()
     machine = MachineUse(
         quiet_timeout=plan.quiet_timeout,
-        own_process_names=(*names, "py-spy") if plan.profile else names,
+        postgres=database == "postgresql",
         retries=plan.retries,
     )
 
@@ -703,7 +709,7 @@ def run_database(database: str, plan: Plan, logs: Path, console: Console) -> dic
         context = build_context(Settings(database_url=url))
         try:
             for size in plan.sizes:
-                cpu = common.MachineUsage([os.getpid()], names)
+                cpu = common.MachineUsage([os.getpid()], postgres=machine.postgres)
                 loading = load_store(context, store, size, console)
                 loading["usage"] = cpu.finish()
                 console.print(
@@ -882,8 +888,8 @@ def report(results: dict[str, Any]) -> str:
     )
     out.append(
         "\nCPU columns are in cores busy during the measurement: the server process, the client"
-        " processes, the whole machine, and what other work (not the server, its clients or"
-        " PostgreSQL's processes) used; a measurement that other work disturbed (> "
+        " processes, the whole machine, and what other work (not the server, its clients or the"
+        " PostgreSQL processes serving them) used; a measurement that other work disturbed (> "
         f"{MachineUse.max_other_cores} cores) is repeated, and marked * if every attempt was."
     )
     out.append("\n### Targets\n")
@@ -902,7 +908,7 @@ def _print_profiles(results: dict[str, Any], console: Console) -> None:
             if not profile:
                 continue
             console.print(f"\n[bold]{database}, {phase}[/bold]: {profile['file']}")
-            console.print("  inclusive %:")
+            console.print("  inclusive % (WardCare's own functions):")
             for name, share in profile["inclusive"][:20]:
                 console.print(f"    {share:5.1f}  {name}")
             console.print("  self %:")
@@ -915,6 +921,12 @@ def _print_profiles(results: dict[str, Any], console: Console) -> None:
 
 def _int_list(text: str) -> list[int]:
     return [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+
+
+def _default(given: _T | None, *, quick: _T, full: _T, is_quick: bool) -> _T:
+    if given is not None:
+        return given
+    return quick if is_quick else full
 
 
 def parse_args(argv: Sequence[str] | None) -> Plan:
@@ -930,12 +942,12 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         "--quiet-timeout",
         type=float,
         help="wait up to this many seconds before each measurement for other work on the"
-        " machine to stop [300; 20 with --quick]",
+        " machine to stop [300; 5 with --quick]",
     )
     parser.add_argument(
         "--retries",
         type=int,
-        help="repeat a measurement up to this many times while other work disturbs it [2; 1"
+        help="repeat a measurement up to this many times while other work disturbs it [2; 0"
         " with --quick]",
     )
     parser.add_argument("--postgres-url", default=common.POSTGRES_URL)
@@ -952,12 +964,8 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         searches=args.searches or (100 if quick else 300),
         seed=args.seed,
         profile=args.profile,
-        quiet_timeout=args.quiet_timeout
-        if args.quiet_timeout is not None
-        else 20
-        if quick
-        else 300,
-        retries=args.retries if args.retries is not None else 1 if quick else 2,
+        quiet_timeout=_default(args.quiet_timeout, quick=5.0, full=300.0, is_quick=quick),
+        retries=_default(args.retries, quick=0, full=2, is_quick=quick),
         postgres_url=args.postgres_url,
         stamp=common.timestamp(),
     )

@@ -1,9 +1,11 @@
-"""Keep PostgreSQL's planner statistics fresh while a new database fills up.
+"""Keep the query planner's statistics fresh while a database fills up.
 
-PostgreSQL plans a search from table statistics. A new database has none until autovacuum's
-first ANALYZE (up to a minute, more under load), and without them a search that takes 0.3 ms
-can take 150 ms. So after 200, 2,000, 20,000... versions written, this process runs ANALYZE in a
-background thread; after that autovacuum keeps up on its own. SQLite needs nothing of the kind.
+Both databases plan a search from table statistics. A new PostgreSQL database has none until
+autovacuum's first ANALYZE (up to a minute, more under load), and SQLite has none unless told to
+gather them; without them a search that takes 0.3 ms on PostgreSQL took 150 ms, and one that
+takes 17 ms on a 200,000-observation SQLite file took 68 ms. So after 200, 2,000, 20,000...
+versions written, this process runs ANALYZE in a background thread (on SQLite with a sampling
+limit, so it takes milliseconds even on a large file).
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ class StatisticsKeeper:
 
     def analyze_now(self) -> None:
         with self._engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+            if self._engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
+            else:
+                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                autocommit.execute(text("ANALYZE"))
 
     def _analyze(self) -> None:
         try:

@@ -55,12 +55,33 @@ _TABLE_FOR: dict[ParamType, Table] = {
 
 
 def matching_rids(query: SearchQuery) -> Select[Any]:
-    """SELECT rid of every current, not deleted resource the criteria match."""
+    """SELECT rid of every current, not deleted resource the criteria match.
+
+    One criterion drives (its index lookup lists the candidates); the others are checked per
+    candidate through the (rid, param) indexes. Listing every rid of a common code ("all heart
+    rates in the hospital") to intersect it with one patient's would make a search grow with
+    the store; a reference (the patient, the encounter) is the usual narrow driver.
+    """
     r = resources.c
     conditions: list[ColumnElement[bool]] = [r.resource_type == query.resource_type, ~r.deleted]
+    driver = _driving_criterion(query.criteria)
     for criterion in query.criteria:
-        conditions.append(_criterion(query.resource_type, criterion))
+        conditions.append(
+            _criterion(query.resource_type, criterion, per_candidate=criterion is not driver)
+        )
     return select(r.rid).where(*conditions)
+
+
+def _driving_criterion(criteria: list[Criterion]) -> Criterion | None:
+    usable = [c for c in criteria if c.missing is None and not c.negate]
+    for kind in (("_id",), ()):
+        for criterion in usable:
+            if criterion.param.code in kind:
+                return criterion
+    for criterion in usable:
+        if criterion.param.type == ParamType.REFERENCE:
+            return criterion
+    return usable[0] if usable else None
 
 
 def order_by(query: SearchQuery) -> list[ColumnElement[Any]]:
@@ -94,7 +115,9 @@ def _sort_value(resource_type: str, key: SortKey) -> ColumnElement[Any]:
     return column.desc().nulls_last() if key.descending else column.asc().nulls_last()
 
 
-def _criterion(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
+def _criterion(
+    resource_type: str, criterion: Criterion, *, per_candidate: bool = False
+) -> ColumnElement[bool]:
     param = criterion.param
     if param.code == "_id":
         ids = [v.code for v in criterion.values if isinstance(v, TokenValue) and v.code]
@@ -113,6 +136,13 @@ def _criterion(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
         present = resources.c.rid.in_(select(table.c.rid).where(*base))
         return not_(present) if criterion.missing else present
     value_conditions = [_value_condition(table, value) for value in criterion.values]
+    if per_candidate:
+        found = (
+            select(table.c.rid)
+            .where(table.c.rid == resources.c.rid, *base, or_(*value_conditions))
+            .exists()
+        )
+        return not_(found) if criterion.negate else found
     lookup = select(table.c.rid).where(*base, or_(*value_conditions))
     if criterion.negate:
         return resources.c.rid.not_in(lookup)

@@ -36,7 +36,7 @@ class UnitOfWork:
         # group commit instead of queueing on SQLite's busy handler (which sleeps in steps of up
         # to 100 ms) and paying one fsync each.
         self._group = GroupCommitWriter(self._writer) if is_sqlite(engine) else None
-        self.statistics = None if is_sqlite(engine) else StatisticsKeeper(engine)
+        self.statistics = StatisticsKeeper(engine)
         self._registry = registry
 
     @contextmanager
@@ -45,13 +45,13 @@ class UnitOfWork:
         try:
             if self._group is not None:
                 with self._group.unit() as connection:
-                    yield Transaction(connection, self._registry)
+                    transaction = Transaction(connection, self._registry)
+                    yield transaction
             else:
                 with self._writer.begin() as connection:
                     transaction = Transaction(connection, self._registry)
                     yield transaction
-                if self.statistics is not None:
-                    self.statistics.wrote(transaction.resources.versions_written)
+            self.statistics.wrote(transaction.resources.versions_written)
         except DataError as exc:
             # A value the database cannot hold that validation did not catch: the caller's input.
             raise errors.invalid(f"The database refused a value: {exc.orig}") from exc
