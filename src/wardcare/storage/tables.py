@@ -152,3 +152,39 @@ INDEX_TABLES = (
     search_quantity,
     search_patient_date,
 )
+
+# Every inbound HL7 v2 message, stored before it is parsed (issue 5: nothing lost): its raw
+# bytes, what became of it and the ACK it was answered with. The unique key is the sender's
+# (MSH-3, MSH-4, MSH-10): a resend of an accepted message finds its row and gets the same ACK,
+# even when the resend races the original on another connection. A message whose MSH cannot be
+# read has no key (NULLs never collide) and is still logged.
+hl7_inbound_messages = Table(
+    "hl7_inbound_messages",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("sending_application", String(227), nullable=True),
+    Column("sending_facility", String(227), nullable=True),
+    Column("control_id", String(199), nullable=True),
+    Column("message_type", String(32), nullable=True),
+    Column("patient_key", String(255), nullable=True),
+    # received -> accepted (AA) | error (AE) | rejected (AR)
+    Column("status", String(16), nullable=False),
+    Column("ack_code", String(2), nullable=True),
+    Column("ack", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("raw", Text, nullable=False),
+    # JSON list of "Type/id/_history/n" this message wrote.
+    Column("resources", Text, nullable=True),
+    Column("processed_at", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    UniqueConstraint(
+        "sending_application",
+        "sending_facility",
+        "control_id",
+        name="uq_hl7_inbound_messages_sender_control_id",
+    ),
+    Index(None, "status", "received_at"),
+    Index(None, "message_type", "received_at"),
+    Index(None, "patient_key", "received_at"),
+)
