@@ -55,7 +55,7 @@ def _escape(value: str) -> str:
 
 def _err_segment(error: AckError) -> str:
     name = ERROR_CODES.get(error.code, "Application error")
-    parts = (error.location.split("^") + ["", "", ""])[:3]
+    parts = [*error.location.split("^"), "", "", ""][:3]
     eld = "^".join([*parts, f"{error.code}&{name}&HL70357"]) if error.location else ""
     return "|".join(
         [

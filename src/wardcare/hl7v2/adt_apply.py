@@ -64,8 +64,16 @@ def apply_adt(
     encounter_ref = None
     if pv1 is not None:
         encounter_ref = _encounter(
-            tx, ctx, applied, actor=actor, event=event, pv1=pv1, header=header,
-            patient_ref=patient_ref, patient_id=patient["id"], when=when,
+            tx,
+            ctx,
+            applied,
+            actor=actor,
+            event=event,
+            pv1=pv1,
+            header=header,
+            patient_ref=patient_ref,
+            patient_id=patient["id"],
+            when=when,
         )
     elif event not in ("A08",):
         raise MappingProblem("100", f"ADT^{event} needs a PV1 segment", "PV1")
@@ -109,8 +117,12 @@ def _encounter(
         if current is None:
             return None  # an update of a visit WardCare never saw admitted: the Patient only
         updated = adt.admitted(
-            current, pv1=pv1, patient_ref=patient_ref, status=current["status"],
-            start=None, bed_refs=beds,
+            current,
+            pv1=pv1,
+            patient_ref=patient_ref,
+            status=current["status"],
+            start=None,
+            bed_refs=beds,
         )
     elif current is None and event in ("A11", "A12", "A13"):
         raise MappingProblem(
@@ -119,14 +131,22 @@ def _encounter(
     elif event == "A02":
         if current is None:  # a transfer before its admission (out of order): admit there
             current = adt.admitted(
-                None, pv1=pv1, patient_ref=patient_ref, status="in-progress", start=admit,
+                None,
+                pv1=pv1,
+                patient_ref=patient_ref,
+                status="in-progress",
+                start=admit,
                 bed_refs=[],
             )
         updated = adt.transferred(current, when=when, bed_refs=beds)
     elif event == "A03":
         if current is None:
             current = adt.admitted(
-                None, pv1=pv1, patient_ref=patient_ref, status="in-progress", start=admit,
+                None,
+                pv1=pv1,
+                patient_ref=patient_ref,
+                status="in-progress",
+                start=admit,
                 bed_refs=beds,
             )
         end = adt.event_time(pv1.get(45), "PV1^1^45", zone) or when
@@ -163,10 +183,17 @@ def _merge(
         raise MappingProblem("204", "MRG-1 names no patient WardCare knows", "MRG^1^1")
     if prior["id"] == survivor["id"]:
         return
-    links = [lk for lk in survivor.get("link", ()) if lk["other"]["reference"] != f"Patient/{prior['id']}"]
-    survivor["link"] = [*links, {"other": {"reference": f"Patient/{prior['id']}"}, "type": "replaces"}]
+    links = [
+        lk
+        for lk in survivor.get("link", ())
+        if lk["other"]["reference"] != f"Patient/{prior['id']}"
+    ]
+    survivor["link"] = [
+        *links,
+        {"other": {"reference": f"Patient/{prior['id']}"}, "type": "replaces"},
+    ]
     retired = {**prior, "active": False}
-    retired["link"] = [
-        lk for lk in prior.get("link", ()) if lk.get("type") != "replaced-by"
-    ] + [{"other": {"reference": f"Patient/{survivor['id']}"}, "type": "replaced-by"}]
+    retired["link"] = [lk for lk in prior.get("link", ()) if lk.get("type") != "replaced-by"] + [
+        {"other": {"reference": f"Patient/{survivor['id']}"}, "type": "replaced-by"}
+    ]
     hl7_inbound.save(tx, ctx, applied, actor=actor, resource=retired)

@@ -16,11 +16,18 @@ from __future__ import annotations
 
 import uuid
 
-from wardcare import paths
+from wardcare import errors, paths
 from wardcare.errors import Category, WardCareError
 from wardcare.hl7v2.ack_builder import AckError, build_ack
 from wardcare.hl7v2.adt_apply import ADT_EVENTS, apply_adt
-from wardcare.hl7v2.message_parsing import Header, ParsedMessage, ParseProblem, decode, parse, parse_text
+from wardcare.hl7v2.message_parsing import (
+    Header,
+    ParsedMessage,
+    ParseProblem,
+    decode,
+    parse,
+    parse_text,
+)
 from wardcare.hl7v2.observation_codes import ObservationCodes, load_observation_codes
 from wardcare.hl7v2.oru_apply import apply_oru
 from wardcare.hl7v2.pid_to_patient import MappingProblem, MappingProblems, patient_keys
@@ -69,15 +76,29 @@ class InboundHandler:
                 return hl7_inbound.stored_acks(claim.message)
             return self._process(message, header, claim.message.id, keys.patient_key)
 
+    def too_large(self, head: bytes, limit: int) -> list[bytes]:
+        """AR for a frame over the size limit (only its head was kept; nothing is stored)."""
+        error = AckError("207", f"The message is larger than the {limit} bytes WardCare accepts")
+        try:
+            header: Header | None = parse(head.split(b"\r", 1)[0]).header()
+        except ParseProblem:
+            header = None
+        return [build_ack(header, "AR", control_id=_ack_id(), errors=(error,))]
+
     def reprocess(self, message_id: int) -> list[bytes]:
         """Apply a logged message again (after a fix: a new patient, a code map entry)."""
         logged = hl7_inbound.get_message(self.ctx, actor=_nobody(), message_id=message_id)
         if logged is None:
-            raise WardCareError(Category.NOT_FOUND, [])
+            raise errors.not_found(f"There is no inbound HL7 message {message_id}")
         message = parse_text(logged.raw)
         header = message.header()
-        keys = MessageKeys(header.sending_application, header.sending_facility, header.control_id,
-                           header.message_type, logged.patient_key)
+        keys = MessageKeys(
+            header.sending_application,
+            header.sending_facility,
+            header.control_id,
+            header.message_type,
+            logged.patient_key,
+        )
         with hl7_inbound.message_lock(keys):
             return self._process(message, header, message_id, keys.patient_key)
 
@@ -89,15 +110,23 @@ class InboundHandler:
         events = SUPPORTED.get(header.message_code)
         if events is None or header.trigger_event not in events:
             code = "200" if events is None else "201"
-            error = AckError(code, f"WardCare does not accept {header.message_type} messages",
-                             "MSH^1^9")
+            error = AckError(
+                code, f"WardCare does not accept {header.message_type} messages", "MSH^1^9"
+            )
             return self._refuse(header, message_id, "AR", [error], patient_key)
         actor = hl7_inbound.interface_actor(header.sending_application, header.sending_facility)
 
         def work(tx: Transaction, applied: Applied) -> None:
             if header.message_code == "ORU":
-                apply_oru(tx, self.ctx, applied, actor=actor, message=message, header=header,
-                          code_map=self.code_map)
+                apply_oru(
+                    tx,
+                    self.ctx,
+                    applied,
+                    actor=actor,
+                    message=message,
+                    header=header,
+                    code_map=self.code_map,
+                )
             else:
                 apply_adt(tx, self.ctx, applied, actor=actor, message=message, header=header)
 
@@ -121,8 +150,10 @@ class InboundHandler:
         except WardCareError as exc:
             if exc.category == Category.STORAGE:
                 return self._storage_failed(header, exc)
-            errors = [AckError("207" if exc.category == Category.CONFLICT else "102", i.message)
-                      for i in exc.issues] or [AckError("207", exc.message)]
+            errors = [
+                AckError("207" if exc.category == Category.CONFLICT else "102", i.message)
+                for i in exc.issues
+            ] or [AckError("207", exc.message)]
             return self._refuse(header, message_id, "AE", errors, patient_key)
         return acks
 
@@ -137,9 +168,15 @@ class InboundHandler:
         acks = _acks(header, code, errors)
         status = message_log.ERROR if code == "AE" else message_log.REJECTED
         try:
-            hl7_inbound.refuse(self.ctx, message_id=message_id, status=status, ack_code=code,
-                               acks=acks, error="; ".join(e.text for e in errors),
-                               patient_key=patient_key)
+            hl7_inbound.refuse(
+                self.ctx,
+                message_id=message_id,
+                status=status,
+                ack_code=code,
+                acks=acks,
+                error="; ".join(e.text for e in errors),
+                patient_key=patient_key,
+            )
         except WardCareError as exc:
             return self._storage_failed(header, exc)
         return acks
@@ -150,9 +187,14 @@ class InboundHandler:
         try:
             keys = MessageKeys(None, None, None, None)
             claim = hl7_inbound.receive(self.ctx, raw=_text(raw), keys=keys)
-            hl7_inbound.refuse(self.ctx, message_id=claim.message.id,
-                               status=message_log.REJECTED, ack_code="AR", acks=acks,
-                               error=problem.text)
+            hl7_inbound.refuse(
+                self.ctx,
+                message_id=claim.message.id,
+                status=message_log.REJECTED,
+                ack_code="AR",
+                acks=acks,
+                error=problem.text,
+            )
         except WardCareError:
             pass  # the AR already says it was not accepted; nothing else to keep
         return acks
@@ -172,8 +214,9 @@ def _acks(header: Header, code: str, errors: list[AckError] | None = None) -> li
     accepted = code != "AR"
     if _wanted(header.accept_ack_type, success=accepted):
         commit = "CA" if accepted else "CR"
-        acks.append(build_ack(header, commit, control_id=_ack_id(),
-                              errors=() if accepted else found))
+        acks.append(
+            build_ack(header, commit, control_id=_ack_id(), errors=() if accepted else found)
+        )
     if accepted and _wanted(header.application_ack_type, success=code == "AA"):
         acks.append(build_ack(header, code, control_id=_ack_id(), errors=found))
     return acks

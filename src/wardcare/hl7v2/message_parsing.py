@@ -77,7 +77,9 @@ class Segment:
         value = self.raw(field)
         return value.split(self._msg.repetition_sep) if value else []
 
-    def get(self, field: int, component: int = 1, subcomponent: int = 1, repetition: int = 0) -> str:
+    def get(
+        self, field: int, component: int = 1, subcomponent: int = 1, repetition: int = 0
+    ) -> str:
         """One decoded value, e.g. ``get(5, 1)`` is PID-5.1 (the family name)."""
         reps = self.repetitions(field)
         if repetition >= len(reps):
@@ -200,7 +202,9 @@ def decode(raw: bytes) -> str:
     charset = match.group(2).decode("ascii", "replace").strip().upper() if match else ""
     codec = _CHARSETS.get(charset)
     if codec is None:
-        raise ParseProblem("203", f"Character set {charset!r} (MSH-18) is not supported", "MSH^1^18")
+        raise ParseProblem(
+            "203", f"Character set {charset!r} (MSH-18) is not supported", "MSH^1^18"
+        )
     try:
         return raw.decode(codec)
     except UnicodeDecodeError:

@@ -65,15 +65,15 @@ def apply_oru(
         try:
             check_vital_signs(observation)
         except WardCareError as exc:
-            problems += [
-                MappingProblem("102", issue.message, "OBX^^5") for issue in exc.issues
-            ]
+            problems += [MappingProblem("102", issue.message, "OBX^^5") for issue in exc.issues]
     if problems:
         raise MappingProblems(problems)
     applied.patient = patient_ref
     latest: dict[str, Any] | None = None
     for observation in result.observations:
-        stored = hl7_inbound.save(tx, ctx, applied, actor=actor, resource=observation, run_hooks=False)
+        stored = hl7_inbound.save(
+            tx, ctx, applied, actor=actor, resource=observation, run_hooks=False
+        )
         if readings(stored) and (
             latest is None or stored["effectiveDateTime"] >= latest["effectiveDateTime"]
         ):

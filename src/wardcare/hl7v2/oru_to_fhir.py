@@ -86,7 +86,9 @@ def observations(
                 panel = panels[observation["id"]] = {**observation, "component": []}
                 panel.pop("valueQuantity", None)
                 panel["code"] = {
-                    "coding": [{"system": codes.LOINC, "code": BP_PANEL[0], "display": BP_PANEL[1]}],
+                    "coding": [
+                        {"system": codes.LOINC, "code": BP_PANEL[0], "display": BP_PANEL[1]}
+                    ],
                     "text": "Blood pressure",
                 }
                 result.observations.append(panel)
@@ -97,7 +99,7 @@ def observations(
     return result
 
 
-def _observation(
+def _observation(  # noqa: PLR0915 - one OBX, read field by field in order
     obx: Segment,
     obr: Segment | None,
     message: ParsedMessage,

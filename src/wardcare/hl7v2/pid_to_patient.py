@@ -41,9 +41,7 @@ class PatientKeys:
         return f"mrn:{self.mrns[0]}" if self.mrns else None
 
 
-def identifier_keys(
-    segment: Segment, field: int, *, where: str, check: bool = True
-) -> PatientKeys:
+def identifier_keys(segment: Segment, field: int, *, where: str, check: bool = True) -> PatientKeys:
     """NHS number and MRNs from a CX list (PID-3, MRG-1); Modulus 11 checked when `check`."""
     nhs, mrns = None, []
     for index in range(len(segment.repetitions(field))):

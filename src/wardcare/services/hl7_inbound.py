@@ -133,7 +133,12 @@ def apply(
         now = fhir._now(ctx)
         if applied.written:
             record_provenance(
-                tx.resources, applied.written, actor, patient=applied.patient, now=now, reason=reason
+                tx.resources,
+                applied.written,
+                actor,
+                patient=applied.patient,
+                now=now,
+                reason=reason,
             )
         message_log.finish(
             tx.connection,
@@ -189,7 +194,9 @@ def _versioned(version: StoredVersion) -> str:
 # -- the log, for people ------------------------------------------------------------------
 
 
-def list_messages(ctx: AppContext, *, actor: Actor, where: LogFilter) -> tuple[list[LoggedMessage], int]:
+def list_messages(
+    ctx: AppContext, *, actor: Actor, where: LogFilter
+) -> tuple[list[LoggedMessage], int]:
     with ctx.uow.read() as tx:
         return message_log.search(tx.connection, where)
 
