@@ -188,3 +188,32 @@ hl7_inbound_messages = Table(
     Index(None, "message_type", "received_at"),
     Index(None, "patient_key", "received_at"),
 )
+
+# -- HL7 v2 outbound (issue 5) ---------------------------------------------------------------
+# The outbox: one row per HL7 message to one destination, inserted in the transaction of the
+# clinical change it reports (the transactional outbox pattern), so a committed change always has
+# its message and a rolled-back one never does. The sender delivers a destination's rows in `id`
+# order. Rows are integration state, updated in place as delivery progresses; the clinical record
+# they report is the versioned resource named by `resource`.
+hl7_outbox = Table(
+    "hl7_outbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("destination", String(64), nullable=False),
+    Column("message_type", String(16), nullable=False),  # e.g. ORU^R01
+    Column("control_id", String(64), nullable=False),  # MSH-10; the ACK's MSA-2 must echo it
+    Column("resource", String(255), nullable=False),  # e.g. Observation/x/_history/1
+    Column("patient", String(255), nullable=True),  # e.g. Patient/y
+    Column("message", Text, nullable=False),  # the HL7 message as sent (ER7, CR segment ends)
+    Column("status", String(16), nullable=False),  # pending | sent | dead-letter
+    Column("attempts", Integer, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("last_attempt", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_ack", Text, nullable=True),
+    Column("sent", BigInteger, nullable=True),
+    UniqueConstraint("control_id"),
+    Index("ix_hl7_outbox_queue", "destination", "status", "id"),
+    Index("ix_hl7_outbox_status", "status", "id"),
+)
