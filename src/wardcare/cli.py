@@ -172,7 +172,7 @@ def hl7_send(
         for path in files:
             for message in split_messages(path.read_bytes()):
                 conn.sendall(encode_frame(message))
-                frames = []
+                frames: list[Any] = []
                 while not frames:
                     data = conn.recv(65536)
                     if not data:

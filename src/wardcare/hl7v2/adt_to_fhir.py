@@ -123,7 +123,9 @@ def admitted(
     bed_refs: list[tuple[str, str]],
 ) -> dict[str, Any]:
     """A01/A04 (and A08 with a PV1): the Encounter as the PAS now describes it."""
-    encounter = copy.deepcopy(existing) if existing else {"resourceType": "Encounter"}
+    encounter: dict[str, Any] = (
+        copy.deepcopy(existing) if existing else {"resourceType": "Encounter"}
+    )
     encounter["status"] = status
     klass = _CLASS.get(pv1.get(2).upper(), "IMP")
     encounter["class"] = {"system": ACT_CODE, "code": klass, "display": _CLASS_NAME[klass]}

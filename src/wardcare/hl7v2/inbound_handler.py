@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 
 from wardcare import errors, paths
+from wardcare.domain.actor import Actor
 from wardcare.errors import Category, WardCareError
 from wardcare.hl7v2.ack_builder import AckError, build_ack
 from wardcare.hl7v2.adt_apply import ADT_EVENTS, apply_adt
@@ -254,5 +255,5 @@ def _ack_id() -> str:
     return "WC" + uuid.uuid4().hex[:18]
 
 
-def _nobody() -> hl7_inbound.Actor:
+def _nobody() -> Actor:
     return hl7_inbound.interface_actor("WARDCARE", "reprocess")

@@ -73,7 +73,9 @@ def patient_keys(pid: Segment) -> PatientKeys:
     return keys
 
 
-def patient_resource(pid: Segment, keys: PatientKeys, existing: dict[str, Any] | None) -> dict:
+def patient_resource(
+    pid: Segment, keys: PatientKeys, existing: dict[str, Any] | None
+) -> dict[str, Any]:
     """The Patient as PID describes it; identifiers already on record are kept."""
     identifiers: list[dict[str, Any]] = []
     if keys.nhs_number:
