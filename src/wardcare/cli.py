@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -134,7 +135,23 @@ def _serve(settings: Settings) -> None:
         log_level="warning",
         access_log=False,
     )
-    asyncio.run(_serve_http_and_mllp(uvicorn.Server(config), context, settings))
+    from wardcare.hl7v2.mllp_sender import OutboundSender
+
+    for destination in settings.hl7_destinations:
+        console.print(
+            f"HL7 v2 outbound:    {destination.name} at {destination.host}:{destination.port} "
+            f"({', '.join(destination.message_types)})"
+        )
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through SystemExit
+    # instead lets the outbound sender finish its attempt in progress and stop cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Results back to the EHR: the outbox sender runs beside the servers and stops with them.
+    with OutboundSender(context):
+        asyncio.run(_serve_http_and_mllp(uvicorn.Server(config), context, settings))
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 async def _serve_http_and_mllp(server: uvicorn.Server, context: Any, settings: Settings) -> None:
