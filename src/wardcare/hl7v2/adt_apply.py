@@ -103,7 +103,11 @@ def _encounter(
     zone = ctx.settings.local_timezone
     encounter_id = adt.encounter_id(header.sending_facility, pv1, patient_id)
     current = hl7_inbound.read_current(tx, "Encounter", encounter_id)
-    beds = ensure_places(tx, ctx, applied, actor=actor, places=adt.places(pv1, 3))
+    beds = (
+        []
+        if event in ("A08", "A11")
+        else ensure_places(tx, ctx, applied, actor=actor, places=adt.places(pv1, 3))
+    )
     admit = adt.event_time(pv1.get(44), "PV1^1^44", zone) or when
     updated: dict[str, Any] | None
     if event in ("A01", "A04"):
@@ -116,13 +120,15 @@ def _encounter(
     elif event == "A08":
         if current is None:
             return None  # an update of a visit WardCare never saw admitted: the Patient only
+        # A08 updates details; moves come as A02 (HL7 v2.5.1 3.3.8): a stale PV1-3 on an
+        # A08 that arrives after a transfer must not move the patient back.
         updated = adt.admitted(
             current,
             pv1=pv1,
             patient_ref=patient_ref,
             status=current["status"],
             start=None,
-            bed_refs=beds,
+            bed_refs=[],
         )
     elif current is None and event in ("A11", "A12", "A13"):
         raise MappingProblem(

@@ -80,4 +80,4 @@ def apply_oru(
             latest = stored
     if latest is not None:
         # One NEWS2 for the set this message completes, not one per reading.
-        hl7_inbound.run_write_hooks(tx, ctx, actor, latest)
+        hl7_inbound.run_write_hooks(tx, ctx, applied, actor, latest)

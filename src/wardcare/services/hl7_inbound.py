@@ -268,10 +268,46 @@ def save(
     return stored
 
 
+def save_many(
+    tx: Transaction,
+    ctx: AppContext,
+    applied: Applied,
+    *,
+    actor: Actor,
+    resources: list[dict[str, Any]],
+    run_hooks: bool = True,
+) -> list[dict[str, Any]]:
+    """`save` for several resources with ids, asking the store once which already exist (a
+    message's results are usually all new; a correction finds its earlier version)."""
+    keys = [(r["resourceType"], r["id"]) for r in resources]
+    existing = {(v.resource_type, v.id) for v in tx.resources.current_many(keys)}
+    stored = []
+    for resource, key in zip(resources, keys, strict=True):
+        if key in existing:
+            stored.append(save(tx, ctx, applied, actor=actor, resource=resource))
+            continue
+        result = fhir.create_in(
+            tx,
+            ctx,
+            actor=actor,
+            resource=resource,
+            resource_id=key[1],
+            client_id=True,  # a concurrent writer of the same id becomes a clean CONFLICT
+            run_hooks=run_hooks,
+            provenance=False,
+        )
+        applied.written.append(result.stored)
+        stored.append(orjson.loads(result.stored.content or b"{}"))
+    return stored
+
+
 def run_write_hooks(
-    tx: Transaction, ctx: AppContext, actor: Actor, resource: dict[str, Any]
+    tx: Transaction, ctx: AppContext, applied: Applied, actor: Actor, resource: dict[str, Any]
 ) -> None:
     """The hooks a single stored resource triggers (NEWS2 from vital signs), run once for a
-    message that stored several readings at once."""
+    message that stored several readings at once; what they store (with its own Provenance)
+    is listed with the message's resources."""
     for hook in ctx.write_hooks:
-        hook(tx, ctx, actor, resource)
+        result = hook(tx, ctx, actor, resource)
+        if isinstance(result, StoredVersion):
+            applied.updated.append(result)
