@@ -195,45 +195,57 @@ class OutboundSender:
         client.close()
 
     def _drain(self, destination: Hl7Destination, client: MllpClient) -> float:
-        """Send what is due, in order; return how long to wait before looking again."""
+        """Send what is due, in order; return how long to wait before looking again.
+
+        ACKs are recorded once per run of messages (up to _BATCH, one transaction), not once
+        per message: a sender killed mid-run sends that run's messages again on restart, with
+        the same MSH-10s, which a receiver recognises as resends (HL7 v2.5.1 2.10.1).
+        """
         ctx, settings = self._ctx, self._ctx.settings
         head = hl7_outbox.queue_head(ctx, destination=destination.name, limit=_BATCH)
         if not head:
             return self._poll
-        for message in head:
-            if self._stop.is_set():
-                return 0
-            due_in = (message.next_attempt - to_micros(ctx.clock.now())) / 1_000_000
-            if due_in > 0:
-                return min(due_in, self._poll)  # the head waits out its backoff; so do the rest
-            result = deliver(client, message)
-            if result.verdict is Verdict.ACCEPTED:
-                hl7_outbox.record_sent(ctx, message_id=message.id, ack=result.ack or "")
-                continue
-            attempts = message.attempts + 1
-            dead = result.verdict is Verdict.APPLICATION_ERROR and (
-                attempts >= destination.max_attempts
-            )
-            log.warning(
-                "HL7 %s %s to %s, attempt %d: %s%s",
-                message.message_type,
-                message.control_id,
-                destination.name,
-                attempts,
-                result.detail,
-                " -> dead letter" if dead else "",
-            )
-            hl7_outbox.record_failure(
-                ctx,
-                message_id=message.id,
-                error=result.detail,
-                ack=result.ack,
-                retry_after_seconds=backoff_seconds(
+        delivered: list[hl7_outbox.Delivered] = []
+        try:
+            for message in head:
+                if self._stop.is_set():
+                    return 0
+                now = to_micros(ctx.clock.now())
+                if message.next_attempt > now:
+                    # The head waits out its backoff, and so does everything behind it.
+                    return min((message.next_attempt - now) / 1_000_000, self._poll)
+                result = deliver(client, message)
+                if result.verdict is Verdict.ACCEPTED:
+                    at = to_micros(ctx.clock.now())
+                    delivered.append(hl7_outbox.Delivered(message.id, result.ack or "", at))
+                    continue
+                attempts = message.attempts + 1
+                dead = result.verdict is Verdict.APPLICATION_ERROR and (
+                    attempts >= destination.max_attempts
+                )
+                log.warning(
+                    "HL7 %s %s to %s, attempt %d: %s%s",
+                    message.message_type,
+                    message.control_id,
+                    destination.name,
                     attempts,
-                    initial=settings.hl7_retry_initial_seconds,
-                    maximum=settings.hl7_retry_max_seconds,
-                ),
-                dead_letter=dead,
-            )
-            return 0  # read the queue again: the head is now waiting, or dead-lettered
-        return 0
+                    result.detail,
+                    " -> dead letter" if dead else "",
+                )
+                failed = hl7_outbox.Failed(
+                    message.id,
+                    result.detail,
+                    result.ack,
+                    backoff_seconds(
+                        attempts,
+                        initial=settings.hl7_retry_initial_seconds,
+                        maximum=settings.hl7_retry_max_seconds,
+                    ),
+                    dead,
+                )
+                hl7_outbox.record_delivery(ctx, delivered=delivered, failed=failed)
+                delivered = []
+                return 0  # read the queue again: the head is now waiting, or dead-lettered
+            return 0
+        finally:
+            hl7_outbox.record_delivery(ctx, delivered=delivered)

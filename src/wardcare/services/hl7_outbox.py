@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,7 @@ class OutboxHook:
         self._settings = settings
         self._builders = builders
         self._codes = result_codes(catalog)
+        self._code_bytes = tuple({f'"{code}"'.encode() for _system, code in self._codes})
         self._results = [d for d in settings.hl7_destinations if ORU_R01 in d.message_types]
         self._documents = [d for d in settings.hl7_destinations if MDM_T02 in d.message_types]
 
@@ -90,6 +91,9 @@ class OutboxHook:
         if stored.content is None:
             return
         if stored.resource_type == "Observation" and self._results:
+            # Most Observations are vital signs: a byte search rules them out without parsing.
+            if not any(code in stored.content for code in self._code_bytes):
+                return
             observation = orjson.loads(stored.content)
             if observation.get("status") in _RESULT_STATUSES and self._is_result(observation):
                 self._enqueue_result(tx, ctx, stored, observation)
@@ -253,30 +257,42 @@ def queue_head(ctx: AppContext, *, destination: str, limit: int) -> list[OutboxM
         return Hl7OutboxStore(tx.connection).queue_head(destination, limit=limit)
 
 
-def record_sent(ctx: AppContext, *, message_id: int, ack: str) -> None:
-    with ctx.uow.write() as tx:
-        Hl7OutboxStore(tx.connection).mark_sent(message_id, ack=ack, now=to_micros(ctx.clock.now()))
+@dataclass(frozen=True)
+class Delivered:
+    message_id: int
+    ack: str
+    at: int  # microseconds since the epoch, UTC
 
 
-def record_failure(
-    ctx: AppContext,
-    *,
-    message_id: int,
-    error: str,
-    ack: str | None,
-    retry_after_seconds: float,
-    dead_letter: bool,
+@dataclass(frozen=True)
+class Failed:
+    message_id: int
+    error: str
+    ack: str | None
+    retry_after_seconds: float
+    dead_letter: bool
+
+
+def record_delivery(
+    ctx: AppContext, *, delivered: Sequence[Delivered], failed: Failed | None = None
 ) -> None:
-    now = to_micros(ctx.clock.now())
+    """What a run of attempts came to, in one transaction (one fsync for a run of ACKs)."""
+    if not delivered and failed is None:
+        return
     with ctx.uow.write() as tx:
-        Hl7OutboxStore(tx.connection).record_failure(
-            message_id,
-            error=error,
-            ack=ack,
-            now=now,
-            next_attempt=now + int(retry_after_seconds * 1_000_000),
-            dead_letter=dead_letter,
-        )
+        store = Hl7OutboxStore(tx.connection)
+        for done in delivered:
+            store.mark_sent(done.message_id, ack=done.ack, now=done.at)
+        if failed is not None:
+            now = to_micros(ctx.clock.now())
+            store.record_failure(
+                failed.message_id,
+                error=failed.error,
+                ack=failed.ack,
+                now=now,
+                next_attempt=now + int(failed.retry_after_seconds * 1_000_000),
+                dead_letter=failed.dead_letter,
+            )
 
 
 def outbox(

@@ -8,11 +8,12 @@ receiver keeps refusing stays `dead-letter` until someone requeues it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from wardcare.storage.tables import hl7_outbox
 
@@ -52,6 +53,12 @@ class NewMessage:
 
 
 _COLUMNS = [getattr(hl7_outbox.c, name) for name in OutboxMessage.__dataclass_fields__]
+_INSERT = (
+    "INSERT INTO hl7_outbox (destination, message_type, control_id, resource, patient, message,"
+    " status, attempts, created, next_attempt) VALUES (:destination, :message_type, :control_id,"
+    " :resource, :patient, :message, :status, 0, :created, :created)"
+)
+_INSERT_PYFORMAT = re.sub(r":(\w+)", r"%(\1)s", _INSERT)  # psycopg's parameter style
 
 
 def _row(row: Any) -> OutboxMessage:
@@ -63,26 +70,32 @@ class Hl7OutboxStore:
         self.connection = connection
 
     def add(self, messages: Sequence[NewMessage], *, now: int) -> None:
+        """Queue messages inside the caller's (clinical) transaction. The insert goes to the
+        driver directly, as the repository's hot writes do: it runs on the write path of every
+        result stored while a destination is configured."""
         if not messages:
             return
-        self.connection.execute(
-            insert(hl7_outbox),
-            [
-                {
-                    "destination": m.destination,
-                    "message_type": m.message_type,
-                    "control_id": m.control_id,
-                    "resource": m.resource,
-                    "patient": m.patient,
-                    "message": m.message,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "created": now,
-                    "next_attempt": now,
-                }
-                for m in messages
-            ],
-        )
+        sql = _INSERT if self.connection.dialect.name == "sqlite" else _INSERT_PYFORMAT
+        cursor = self.connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(
+                sql,
+                [
+                    {
+                        "destination": m.destination,
+                        "message_type": m.message_type,
+                        "control_id": m.control_id,
+                        "resource": m.resource,
+                        "patient": m.patient,
+                        "message": m.message,
+                        "status": PENDING,
+                        "created": now,
+                    }
+                    for m in messages
+                ],
+            )
+        finally:
+            cursor.close()
 
     def queue_head(self, destination: str, *, limit: int) -> list[OutboxMessage]:
         """The destination's oldest pending messages, in the order they must be sent."""
