@@ -59,7 +59,8 @@ def _written(context: AppContext, control_id: str) -> list[dict[str, Any]]:
         for reference in logged.resources:
             resource_type, resource_id, _, version = reference.split("/")
             stored = tx.resources.version(resource_type, resource_id, int(version))
-            assert stored is not None and stored.content is not None
+            assert stored is not None
+            assert stored.content is not None
             found.append(orjson.loads(stored.content))
     return found
 

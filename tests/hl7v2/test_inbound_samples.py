@@ -53,7 +53,8 @@ def test_admission_stores_patient_encounter_bed_allergy_and_diagnosis(context: A
     active = [e["location"]["reference"] for e in encounter["location"] if e["status"] == "active"]
     assert active == [f"Location/{codes['WARD7']}", f"Location/{codes['WARD7/BAY2/BED5']}"]
     [allergy] = current(context, "AllergyIntolerance")
-    assert allergy["code"]["text"] == "Penicillin" and allergy["criticality"] == "high"
+    assert allergy["code"]["text"] == "Penicillin"
+    assert allergy["criticality"] == "high"
     [condition] = current(context, "Condition")
     assert condition["code"]["coding"][0]["code"] == "J18.9"
     _all_valid(context)
@@ -162,4 +163,5 @@ def test_unknown_patient_on_an_oru_is_ae_204(context: AppContext) -> None:
     [ack] = InboundHandler(context).handle(original_mode(sample("oru_r01_vitals.hl7")))
     fields = ack_fields(ack)
     assert fields["MSA"][1] == "AE"
-    assert fields["ERR"][3].startswith("204^") and fields["ERR"][2] == "PID^1^3"
+    assert fields["ERR"][3].startswith("204^")
+    assert fields["ERR"][2] == "PID^1^3"

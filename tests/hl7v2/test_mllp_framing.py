@@ -89,7 +89,9 @@ def test_escape_sequences_are_decoded() -> None:
 def test_msh18_character_set_is_used_to_decode() -> None:
     raw = "MSH|^~\\&|A|B|C|D|20261122||ADT^A08|1|P|2.4|||||8859/1\rPID|1||x||Müller^Zoë\r"
     pid = parse(raw.encode("latin-1")).first("PID")
-    assert pid is not None and pid.get(5, 1) == "Müller" and pid.get(5, 2) == "Zoë"
+    assert pid is not None
+    assert pid.get(5, 1) == "Müller"
+    assert pid.get(5, 2) == "Zoë"
 
 
 _MSH = b"MSH|^~\\&|FUZZ|LTH|WARDCARE|LTH|20261122083000||"

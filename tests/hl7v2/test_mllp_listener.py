@@ -77,26 +77,31 @@ def test_a_connection_dropped_mid_frame_stores_and_acks_nothing(context: AppCont
         with socket.create_connection(("127.0.0.1", listener.port), timeout=10) as conn:
             conn.sendall(frame(ADMIT)[: len(ADMIT) // 2])
         # The server still serves other connections, and stored nothing from the broken one.
-        [ack] = send_raw(listener.port, frame(VITALS))
+        acks = send_raw(listener.port, frame(VITALS))
+    [ack] = acks
     assert ack_fields(ack)["MSA"][1] == "AE"  # the patient was never admitted
     assert current(context, "Patient") == []
     assert [m.control_id for m in _log(context)] == ["EOBS0000001"]
 
 
 def test_a_slow_sender_one_byte_at_a_time(context: AppContext) -> None:
-    with running_listener(context) as listener:
-        with socket.create_connection(("127.0.0.1", listener.port), timeout=20) as conn:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            for byte in frame(ADMIT):
-                conn.sendall(bytes([byte]))
-            [ack] = read_frames(conn, 1)
+    with (
+        running_listener(context) as listener,
+        socket.create_connection(("127.0.0.1", listener.port), timeout=20) as conn,
+    ):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in frame(ADMIT):
+            conn.sendall(bytes([byte]))
+        [ack] = read_frames(conn, 1)
     assert ack_fields(ack)["MSA"][1] == "AA"
 
 
 def test_an_idle_connection_is_closed(context: AppContext) -> None:
-    with running_listener(context, idle_timeout=0.2) as listener:
-        with socket.create_connection(("127.0.0.1", listener.port), timeout=10) as conn:
-            assert conn.recv(10) == b""  # closed by the server, not by us
+    with (
+        running_listener(context, idle_timeout=0.2) as listener,
+        socket.create_connection(("127.0.0.1", listener.port), timeout=10) as conn,
+    ):
+        assert conn.recv(10) == b""  # closed by the server, not by us
 
 
 def test_many_connections_and_concurrent_duplicates(context: AppContext) -> None:

@@ -33,7 +33,7 @@ async def messages(
     ctx: ContextDep,
     actor: ActorDep,
     status: str | None = Query(None, description="received, accepted, error or rejected"),
-    type: str | None = Query(None, description="ADT, ORU^R01, ..."),  # noqa: A002
+    type: str | None = Query(None, description="ADT, ORU^R01, ..."),
     patient: str | None = Query(None, description="nhs:<number> or mrn:<number>"),
     control_id: str | None = Query(None, alias="control-id"),
     sender: str | None = Query(None, description="MSH-3 sending application"),
@@ -77,7 +77,9 @@ async def message(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response
     "/messages/{message_id}/$reprocess",
     summary="Apply a logged message again (after the cause of its AE was fixed)",
 )
-async def reprocess(message_id: int, request: Request, ctx: ContextDep, actor: ActorDep) -> Response:
+async def reprocess(
+    message_id: int, request: Request, ctx: ContextDep, actor: ActorDep
+) -> Response:
     handler = _handler(request)
     try:
         acks = await run_in_threadpool(lambda: handler.reprocess(message_id))

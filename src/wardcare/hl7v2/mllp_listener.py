@@ -80,8 +80,12 @@ class MllpListener:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-            for task in list(self._connections):
+            tasks = list(self._connections)
+            for task in tasks:
                 task.cancel()
+            # A message being applied when its connection is cancelled still commits in its
+            # worker thread; its sender, unanswered, resends and gets the stored ACK.
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._server.wait_closed()
 
     async def _serve_connection(
