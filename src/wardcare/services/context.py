@@ -12,8 +12,8 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.clock import Clock
 from wardcare.fhir.profiles import ProfileRegistry
 from wardcare.fhir.search_parameters import SearchParameterRegistry
-from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.validation import ResourceValidator
+from wardcare.fhir.versions import StoredVersion
 from wardcare.storage.unit_of_work import Transaction, UnitOfWork
 
 # Runs in the writing transaction after a resource is stored (e.g. NEWS2 from vital signs).
