@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
-from wardcare.services import hl7_outbox
+from wardcare.services import hl7_outbox_queue
 from wardcare.storage.hl7_outbox_store import OutboxMessage
 
 router = APIRouter(prefix="/hl7/outbox", tags=["HL7 v2"])
@@ -27,12 +27,12 @@ def _entry(message: OutboxMessage, *, with_message: bool = False) -> dict[str, A
         "patient": message.patient,
         "status": message.status,
         "attempts": message.attempts,
-        "created": hl7_outbox.when(message.created),
-        "lastAttempt": hl7_outbox.when(message.last_attempt),
-        "nextAttempt": hl7_outbox.when(message.next_attempt)
+        "created": hl7_outbox_queue.when(message.created),
+        "lastAttempt": hl7_outbox_queue.when(message.last_attempt),
+        "nextAttempt": hl7_outbox_queue.when(message.next_attempt)
         if message.status == "pending"
         else None,
-        "sent": hl7_outbox.when(message.sent),
+        "sent": hl7_outbox_queue.when(message.sent),
         "lastError": message.last_error,
         "lastAck": message.last_ack,
     }
@@ -52,7 +52,7 @@ async def outbox(
     offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
 ) -> Response:
     view = await run_in_threadpool(
-        lambda: hl7_outbox.outbox(
+        lambda: hl7_outbox_queue.outbox(
             ctx,
             actor=actor,
             status=status,
@@ -77,7 +77,7 @@ async def outbox(
 @router.get("/{message_id}", summary="One outbound message, with the HL7 text as sent")
 async def outbox_message(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response:
     found = await run_in_threadpool(
-        lambda: hl7_outbox.outbox_message(ctx, actor=actor, message_id=message_id)
+        lambda: hl7_outbox_queue.outbox_message(ctx, actor=actor, message_id=message_id)
     )
     return fhir_response(_entry(found, with_message=True))
 
@@ -85,6 +85,6 @@ async def outbox_message(message_id: int, ctx: ContextDep, actor: ActorDep) -> R
 @router.post("/{message_id}/$retry", summary="Put a dead letter back in its destination's queue")
 async def retry(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response:
     requeued = await run_in_threadpool(
-        lambda: hl7_outbox.retry_dead_letter(ctx, actor=actor, message_id=message_id)
+        lambda: hl7_outbox_queue.retry_dead_letter(ctx, actor=actor, message_id=message_id)
     )
     return fhir_response(_entry(requeued))

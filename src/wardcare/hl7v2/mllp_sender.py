@@ -30,7 +30,7 @@ from enum import Enum
 from wardcare.config import Hl7Destination
 from wardcare.fhir.dates import to_micros
 from wardcare.hl7v2.mllp_framing import MllpFrameDecoder, encode_frame
-from wardcare.services import hl7_outbox
+from wardcare.services import hl7_outbox_queue
 from wardcare.services.context import AppContext
 from wardcare.storage.hl7_outbox_store import OutboxMessage
 
@@ -202,10 +202,10 @@ class OutboundSender:
         the same MSH-10s, which a receiver recognises as resends (HL7 v2.5.1 2.10.1).
         """
         ctx, settings = self._ctx, self._ctx.settings
-        head = hl7_outbox.queue_head(ctx, destination=destination.name, limit=_BATCH)
+        head = hl7_outbox_queue.queue_head(ctx, destination=destination.name, limit=_BATCH)
         if not head:
             return self._poll
-        delivered: list[hl7_outbox.Delivered] = []
+        delivered: list[hl7_outbox_queue.Delivered] = []
         try:
             for message in head:
                 if self._stop.is_set():
@@ -217,7 +217,7 @@ class OutboundSender:
                 result = deliver(client, message)
                 if result.verdict is Verdict.ACCEPTED:
                     at = to_micros(ctx.clock.now())
-                    delivered.append(hl7_outbox.Delivered(message.id, result.ack or "", at))
+                    delivered.append(hl7_outbox_queue.Delivered(message.id, result.ack or "", at))
                     continue
                 attempts = message.attempts + 1
                 dead = result.verdict is Verdict.APPLICATION_ERROR and (
@@ -232,7 +232,7 @@ class OutboundSender:
                     result.detail,
                     " -> dead letter" if dead else "",
                 )
-                failed = hl7_outbox.Failed(
+                failed = hl7_outbox_queue.Failed(
                     message.id,
                     result.detail,
                     result.ack,
@@ -243,9 +243,9 @@ class OutboundSender:
                     ),
                     dead,
                 )
-                hl7_outbox.record_delivery(ctx, delivered=delivered, failed=failed)
+                hl7_outbox_queue.record_delivery(ctx, delivered=delivered, failed=failed)
                 delivered = []
                 return 0  # read the queue again: the head is now waiting, or dead-lettered
             return 0
         finally:
-            hl7_outbox.record_delivery(ctx, delivered=delivered)
+            hl7_outbox_queue.record_delivery(ctx, delivered=delivered)

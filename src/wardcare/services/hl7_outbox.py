@@ -17,31 +17,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from wardcare import errors
 from wardcare.catalog.catalog import Catalog
 from wardcare.config import Hl7Destination, Settings
-from wardcare.domain.actor import Actor
-from wardcare.errors import Category
-from wardcare.fhir.dates import from_micros, instant, to_micros
+from wardcare.fhir.dates import to_micros
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services.context import AppContext
 from wardcare.services.ward_census import LOCATION_CODE
 from wardcare.storage.hl7_outbox_store import (
-    DEAD_LETTER,
     Hl7OutboxStore,
     NewMessage,
-    OutboxMessage,
 )
 from wardcare.storage.unit_of_work import Transaction
 
+log = logging.getLogger("wardcare.hl7.outbound")
 ORU_R01 = "ORU^R01"
 MDM_T02 = "MDM^T02"
 # Results worth telling the EHR about; a preliminary or cancelled one is not a result yet.
@@ -234,116 +231,16 @@ def _pdf(tx: Transaction, document: Mapping[str, Any]) -> tuple[bytes, str | Non
         if not data and attachment.get("url"):
             binary = _read(tx, {"reference": attachment["url"]}, "Binary") or {}
             data = binary.get("data")
-        if not data:
-            continue
         try:
-            return base64.b64decode(data, validate=True), attachment.get("title")
+            if data:
+                return base64.b64decode(data, validate=True), attachment.get("title")
         except binascii.Error:
-            continue
-    return None
-
-
-# -- the queue, for the sender and for people ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutboxView:
-    messages: list[OutboxMessage]
-    counts: dict[tuple[str, str], int]
-
-
-def queue_head(ctx: AppContext, *, destination: str, limit: int) -> list[OutboxMessage]:
-    with ctx.uow.read() as tx:
-        return Hl7OutboxStore(tx.connection).queue_head(destination, limit=limit)
-
-
-@dataclass(frozen=True)
-class Delivered:
-    message_id: int
-    ack: str
-    at: int  # microseconds since the epoch, UTC
-
-
-@dataclass(frozen=True)
-class Failed:
-    message_id: int
-    error: str
-    ack: str | None
-    retry_after_seconds: float
-    dead_letter: bool
-
-
-def record_delivery(
-    ctx: AppContext, *, delivered: Sequence[Delivered], failed: Failed | None = None
-) -> None:
-    """What a run of attempts came to, in one transaction (one fsync for a run of ACKs)."""
-    if not delivered and failed is None:
-        return
-    with ctx.uow.write() as tx:
-        store = Hl7OutboxStore(tx.connection)
-        for done in delivered:
-            store.mark_sent(done.message_id, ack=done.ack, now=done.at)
-        if failed is not None:
-            now = to_micros(ctx.clock.now())
-            store.record_failure(
-                failed.message_id,
-                error=failed.error,
-                ack=failed.ack,
-                now=now,
-                next_attempt=now + int(failed.retry_after_seconds * 1_000_000),
-                dead_letter=failed.dead_letter,
-            )
-
-
-def outbox(
-    ctx: AppContext,
-    *,
-    actor: Actor,
-    status: str | None = None,
-    destination: str | None = None,
-    patient: str | None = None,
-    count: int = 50,
-    offset: int = 0,
-) -> OutboxView:
-    with ctx.uow.read() as tx:
-        store = Hl7OutboxStore(tx.connection)
-        return OutboxView(
-            store.listing(
-                status=status, destination=destination, patient=patient, limit=count, offset=offset
-            ),
-            store.counts(),
+            pass
+        # Not silently: the EHR expects this document. (A Binary must be stored before, or in
+        # the same Bundle ahead of, the DocumentReference that names it.)
+        log.warning(
+            "DocumentReference/%s: its PDF %r could not be read; no MDM^T02 queued",
+            document.get("id"),
+            attachment.get("url") or "(inline data)",
         )
-
-
-def outbox_message(ctx: AppContext, *, actor: Actor, message_id: int) -> OutboxMessage:
-    with ctx.uow.read() as tx:
-        found = Hl7OutboxStore(tx.connection).get(message_id)
-    if found is None:
-        raise errors.not_found(f"Outbox message {message_id} is not known")
-    return found
-
-
-def retry_dead_letter(ctx: AppContext, *, actor: Actor, message_id: int) -> OutboxMessage:
-    """Put a dead letter back at its place in its destination's queue (e.g. after the receiving
-    system's mapping was fixed); who did it is kept with the message's error history."""
-    now = ctx.clock.now()
-    note = f" | requeued by {actor.display} at {instant(now)}"
-    with ctx.uow.write() as tx:
-        store = Hl7OutboxStore(tx.connection)
-        found = store.get(message_id)
-        if found is None:
-            raise errors.not_found(f"Outbox message {message_id} is not known")
-        if found.status != DEAD_LETTER or not store.requeue(
-            message_id, note=note, now=to_micros(now)
-        ):
-            raise errors.error(
-                Category.CONFLICT,
-                f"Outbox message {message_id} is {found.status}; only a dead letter is retried",
-            )
-        requeued = store.get(message_id)
-    assert requeued is not None
-    return requeued
-
-
-def when(micros: int | None) -> str | None:
-    return instant(from_micros(micros)) if micros is not None else None
+    return None
