@@ -16,7 +16,7 @@ from wardcare.api import fhir_routes, patient_routes, ward_routes
 from wardcare.api.fhir_responses import error_response
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
-from wardcare.services.template_publishing import publish_questionnaires
+from wardcare.services.template_publishing import publish_care_plans, publish_questionnaires
 
 log = logging.getLogger("wardcare.api")
 
@@ -26,6 +26,7 @@ def create_app(context: AppContext) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Every assessment template is published as a Questionnaire before the first request.
         publish_questionnaires(context)
+        publish_care_plans(context)
         yield
 
     app = FastAPI(
