@@ -9,7 +9,7 @@ from wardcare.domain.clock import Clock, SystemClock
 from wardcare.fhir.profiles import load_profiles
 from wardcare.fhir.search_parameters import load_search_parameters
 from wardcare.fhir.validation import ResourceValidator, load_required_bindings
-from wardcare.services import news2_from_vitals
+from wardcare.services import care_plan_lifecycle, news2_from_vitals
 from wardcare.services.context import AppContext
 from wardcare.storage.database import make_engine
 from wardcare.storage.unit_of_work import UnitOfWork
@@ -28,5 +28,8 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         profiles=profiles,
         clock=clock or SystemClock(),
         catalog=load_catalog(paths.CARE_TEMPLATES),
-        write_hooks=(news2_from_vitals.on_observation_stored,),
+        write_hooks=(
+            news2_from_vitals.on_observation_stored,
+            care_plan_lifecycle.on_care_planning_write,
+        ),
     )

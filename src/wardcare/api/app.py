@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from wardcare import __version__, errors
-from wardcare.api import fhir_routes, patient_routes, ward_routes
+from wardcare.api import care_plan_routes, fhir_routes, patient_routes, ward_routes
 from wardcare.api.fhir_responses import error_response
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
@@ -36,6 +36,7 @@ def create_app(context: AppContext) -> FastAPI:
         description="Nursing documentation and care planning: FHIR R4 API",
     )
     app.state.context = context
+    app.include_router(care_plan_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(ward_routes.router)
     app.include_router(patient_routes.router)

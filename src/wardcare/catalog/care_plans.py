@@ -27,10 +27,10 @@ from wardcare.catalog.care_plan_schema import Goal as GoalTemplate
 from wardcare.catalog.field_paths import field_path
 from wardcare.catalog.template_schema import AssessmentTemplate, parse_duration
 from wardcare.domain.intervention_schedule import InterventionTiming, TimingKind
+from wardcare.fhir.care_planning import REVIEW_EXTENSION
 from wardcare.fhir.intervention_timing import timing_to_fhir
 from wardcare.fhir.validation import structure_issues
 
-REVIEW_EXTENSION = "http://wardcare.org/fhir/StructureDefinition/goal-review-interval"
 PLAN_TYPE = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
 
 
@@ -100,7 +100,7 @@ def _plan_definition(template: CarePlanTemplate) -> dict[str, Any]:
                 "target": [target],
                 "documentation": [{"type": "documentation", "display": goal.evaluation}],
                 "extension": [
-                    {"url": REVIEW_EXTENSION, "valueDuration": _duration(goal.review_every)}
+                    {"url": REVIEW_EXTENSION, "valueDuration": review_duration(goal.review_every)}
                 ],
             }
         )
@@ -158,7 +158,7 @@ def _activity_definition(template: CarePlanTemplate, intervention: Intervention)
     return definition
 
 
-def _duration(text: str) -> dict[str, Any]:
+def review_duration(text: str) -> dict[str, Any]:
     days = parse_duration(text).days
     return {"value": days, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"}
 
