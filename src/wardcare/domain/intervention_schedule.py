@@ -55,6 +55,8 @@ class InterventionTiming:
         if self.kind == TimingKind.EVERY and self.interval is not None:
             return f"every {_duration_words(self.interval)}"
         if self.kind == TimingKind.ONCE and self.interval is not None:
+            if self.interval <= timedelta(hours=48):  # "within 24 hours", as nurses say it
+                return f"once, within {int(self.interval.total_seconds() // 3600)} hours"
             return f"once, within {_duration_words(self.interval)}"
         if self.kind == TimingKind.AT_TIMES:
             return "daily at " + ", ".join(t.strftime("%H:%M") for t in self.times)
@@ -141,7 +143,8 @@ def _per_shift(
     shift = shift_at(now)
     earliest = max(started_at, now - LOOKBACK)
     while shift.end > earliest:
-        done_in_shift = any(shift.start <= d.at < shift.end for d in documented)
+        # An entry that names the occurrence it answers answers that one only (a late entry).
+        done_in_shift = any(d.slot is None and shift.start <= d.at < shift.end for d in documented)
         if shift.start not in answered and not done_in_shift:
             overdue = now >= shift.end
             found.append(
