@@ -9,12 +9,14 @@ is never shown as a score, and the last score is shown with its time so a stale 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
+from wardcare import errors
 from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.catalog.template_schema import parse_duration
 from wardcare.domain import news2
@@ -22,13 +24,16 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.schedule import Due, DueRule, LastDone, next_due
 from wardcare.fhir import codes
 from wardcare.fhir.dates import date_range, from_micros
+from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import effective_range
 from wardcare.services import news2_from_vitals
+from wardcare.services.care_plan_work import PlanWork, active_plans
 from wardcare.services.context import AppContext
 from wardcare.services.ward_census import Bed, WardCensus, census_in
 from wardcare.storage.unit_of_work import Transaction
 
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _MONITORING = {
     "low": timedelta(hours=4),
     "low-medium": timedelta(hours=1),
@@ -50,6 +55,17 @@ class DueItem:
 class BedDue:
     bed: Bed
     items: list[DueItem] = field(default_factory=list)
+    # The bed's patient's active care plans, with their interventions due (care planning).
+    care_plans: list[PlanWork] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PatientDue:
+    patient: str
+    encounter: dict[str, Any] | None
+    items: list[DueItem]
+    care_plans: list[PlanWork]
+    generated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -87,7 +103,47 @@ def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
                     entry.items.append(_due_item(loaded, last, admitted, now))
                 _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
             beds.append(entry)
+        plans = active_plans(tx, ctx, [f"Patient/{pid}" for _t, pid in subjects], now)
+        for entry in beds:
+            if entry.bed.patient:
+                entry.care_plans = plans.get(f"Patient/{entry.bed.patient['id']}", [])
     return WardDue(census, beds, now)
+
+
+def patient_due(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientDue:
+    """One patient's assessments and care-plan work due, wherever they are."""
+    now = ctx.clock.now()
+    with ctx.uow.read() as tx:
+        return patient_due_in(tx, ctx, patient_id=patient_id, now=now)
+
+
+def patient_due_in(
+    tx: Transaction, ctx: AppContext, *, patient_id: str, now: datetime
+) -> PatientDue:
+    patient = tx.resources.current("Patient", patient_id) if _ID.match(patient_id) else None
+    if patient is None or patient.deleted:
+        raise errors.not_found(f"Patient/{patient_id} is not known")
+    key = ("Patient", patient_id)
+    query = parse_search(
+        "Encounter",
+        [("patient", f"Patient/{patient_id}"), ("status", "in-progress"), ("_sort", "-date")],
+        ctx.search_parameters,
+        default_count=1,
+        max_count=1,
+    )
+    query.total = "none"
+    found = tx.resources.search(query).matches
+    encounter = orjson.loads(found[0].content) if found and found[0].content else None
+    items = []
+    if encounter is not None:
+        admitted = _admitted(encounter)
+        for loaded in (t for t in ctx.catalog.latest() if t.template.status == "active"):
+            last = _latest_results(tx, loaded, [key]).get(key)
+            items.append(_due_item(loaded, last, admitted, now))
+    plans = active_plans(tx, ctx, [f"Patient/{patient_id}"], now)
+    return PatientDue(
+        f"Patient/{patient_id}", encounter, items, plans.get(f"Patient/{patient_id}", []), now
+    )
 
 
 def _latest_results(
