@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from wardcare import __version__, errors
-from wardcare.api import fhir_routes, patient_routes, ward_routes
+from wardcare.api import fhir_routes, handover_routes, patient_routes, ward_routes
 from wardcare.api.fhir_responses import error_response
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
@@ -38,6 +38,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(fhir_routes.router)
     app.include_router(ward_routes.router)
     app.include_router(patient_routes.router)
+    app.include_router(handover_routes.router)
 
     @app.exception_handler(WardCareError)
     async def _wardcare_error(_request: Request, exc: WardCareError) -> Response:

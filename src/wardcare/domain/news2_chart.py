@@ -58,13 +58,13 @@ INF = math.inf
 RESPIRATIONS = _numeric_block(
     "Respirations /min",
     Parameter.RESPIRATION_RATE,
-    [(8, "≤8"), (11, "9–11"), (20, "12–20"), (24, "21–24"), (INF, "≥25")],
+    [(8, "≤8"), (11, "9-11"), (20, "12-20"), (24, "21-24"), (INF, "≥25")],
     news2.score_respiration_rate,
 )
 SPO2_SCALE_1 = _numeric_block(
     "SpO2 scale 1 %",
     Parameter.SPO2,
-    [(91, "≤91"), (93, "92–93"), (95, "94–95"), (INF, "≥96")],
+    [(91, "≤91"), (93, "92-93"), (95, "94-95"), (INF, "≥96")],
     news2.score_spo2,
 )
 # Scale 2: above 92 % the row depends on air or oxygen (RCP chart 1); `upper` orders the rows
@@ -74,11 +74,11 @@ SPO2_SCALE_2 = ChartBlock(
     Parameter.SPO2,
     (
         ChartRow("≤83", 3, 83),
-        ChartRow("84–85", 2, 85),
-        ChartRow("86–87", 1, 87),
-        ChartRow("88–92, ≥93 on air", 0, 92),
-        ChartRow("93–94 on O2", 1, 94),
-        ChartRow("95–96 on O2", 2, 96),
+        ChartRow("84-85", 2, 85),
+        ChartRow("86-87", 1, 87),
+        ChartRow("88-92, ≥93 on air", 0, 92),
+        ChartRow("93-94 on O2", 1, 94),
+        ChartRow("95-96 on O2", 2, 96),
         ChartRow("≥97 on O2", 3, INF),
     ),
 )
@@ -90,14 +90,14 @@ AIR_OR_OXYGEN = ChartBlock(
 SYSTOLIC_BP = _numeric_block(
     "Systolic BP mmHg",
     Parameter.SYSTOLIC_BP,
-    [(90, "≤90"), (100, "91–100"), (110, "101–110"), (200, "111–200"), (219, "201–219"),
+    [(90, "≤90"), (100, "91-100"), (110, "101-110"), (200, "111-200"), (219, "201-219"),
      (INF, "≥220")],
     news2.score_systolic_bp,
 )  # fmt: skip
 PULSE = _numeric_block(
     "Pulse /min",
     Parameter.PULSE,
-    [(40, "≤40"), (50, "41–50"), (90, "51–90"), (110, "91–110"), (130, "111–130"), (INF, "≥131")],
+    [(40, "≤40"), (50, "41-50"), (90, "51-90"), (110, "91-110"), (130, "111-130"), (INF, "≥131")],
     news2.score_pulse,
 )
 CONSCIOUSNESS = ChartBlock(
@@ -111,7 +111,7 @@ CONSCIOUSNESS = ChartBlock(
 TEMPERATURE = _numeric_block(
     "Temperature °C",
     Parameter.TEMPERATURE,
-    [(35.0, "≤35.0"), (36.0, "35.1–36.0"), (38.0, "36.1–38.0"), (39.0, "38.1–39.0"),
+    [(35.0, "≤35.0"), (36.0, "35.1-36.0"), (38.0, "36.1-38.0"), (39.0, "38.1-39.0"),
      (INF, "≥39.1")],
     news2.score_temperature,
     step=0.1,

@@ -8,7 +8,6 @@ is explicit ("none recorded"), never an empty string or a zero that could read a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from wardcare.domain.news2_chart import ChartGeometry
 from wardcare.domain.news2_colours import Swatch

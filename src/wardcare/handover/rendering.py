@@ -25,11 +25,11 @@ from wardcare.handover.model import PatientHandover, WardSheet
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-class NetworkRefused(FatalURLFetchingError):
+class NetworkRefused(FatalURLFetchingError):  # type: ignore[misc]
     """Rendering asked for something outside the package: refused, and the print fails."""
 
 
-class PackageOnlyFetcher(URLFetcher):
+class PackageOnlyFetcher(URLFetcher):  # type: ignore[misc]
     """Only `data:` URLs and files in this package's templates folder."""
 
     def fetch(self, url: str, headers: Any = None) -> Any:
@@ -62,7 +62,7 @@ def css_string(text: str) -> Markup:
     no text can close the element."""
     cleaned = "".join(c for c in text if c.isprintable())
     escaped = cleaned.replace("\\", "\\5C ").replace('"', "\\22 ").replace("<", "\\3C ")
-    return Markup(f'"{escaped}"')  # noqa: S704 - escaped for CSS above
+    return Markup(f'"{escaped}"')
 
 
 def ward_sheet_html(sheet: WardSheet) -> str:

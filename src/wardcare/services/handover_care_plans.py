@@ -60,7 +60,9 @@ def _overdue_interventions(items: Sequence[DueItem]) -> list[str]:
             continue
         overdue = item.due.overdue_by
         title = getattr(item, "title", None) or item.template.template.title
-        lines.append(f"{title}: overdue by {duration_words(overdue)}" if overdue else f"{title}: overdue")
+        lines.append(
+            f"{title}: overdue by {duration_words(overdue)}" if overdue else f"{title}: overdue"
+        )
     return lines
 
 

@@ -88,13 +88,16 @@ def store_document(
                     "contentType": "application/pdf",
                     "url": f"Binary/{binary_id}",
                     "size": len(pdf),
-                    "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii"),  # noqa: S324 - R4 Attachment.hash is SHA-1
+                    "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii"),
                     "title": title,
                     "creation": instant(ctx.clock.now()),
                 }
             }
         ],
-        "context": {"period": {"start": instant(data_time), "end": instant(data_time)}, "related": related},
+        "context": {
+            "period": {"start": instant(data_time), "end": instant(data_time)},
+            "related": related,
+        },
     }
     if patient_id:
         document["subject"] = {"reference": f"Patient/{patient_id}"}
@@ -103,10 +106,22 @@ def store_document(
     ctx.validator.validate(document, expected_type="DocumentReference")
     with ctx.uow.write() as tx:
         stored_binary = fhir.create_in(
-            tx, ctx, actor=actor, resource=binary, resource_id=binary_id, run_hooks=False, provenance=False
+            tx,
+            ctx,
+            actor=actor,
+            resource=binary,
+            resource_id=binary_id,
+            run_hooks=False,
+            provenance=False,
         ).stored
         stored_document = fhir.create_in(
-            tx, ctx, actor=actor, resource=document, resource_id=document_id, run_hooks=False, provenance=False
+            tx,
+            ctx,
+            actor=actor,
+            resource=document,
+            resource_id=document_id,
+            run_hooks=False,
+            provenance=False,
         ).stored
         record_provenance(
             tx.resources,

@@ -36,7 +36,11 @@ def sections_of(note: dict[str, Any]) -> dict[str, str]:
     found = dict.fromkeys(SECTIONS, "")
     for payload in note.get("payload", ()):
         section = next(
-            (e.get("valueCode") for e in payload.get("extension", ()) if e.get("url") == SECTION_EXTENSION),
+            (
+                e.get("valueCode")
+                for e in payload.get("extension", ())
+                if e.get("url") == SECTION_EXTENSION
+            ),
             None,
         )
         if section in found and isinstance(payload.get("contentString"), str):
@@ -49,15 +53,20 @@ def _checked_sections(body: Any) -> dict[str, str]:
         raise errors.invalid("A handover note is a JSON object with the four SBAR sections")
     unknown = sorted(set(body) - set(SECTIONS))
     if unknown:
-        raise errors.invalid(f"Unknown field {unknown[0]!r}: a note has {', '.join(SECTIONS)}", unknown[0])
+        raise errors.invalid(
+            f"Unknown field {unknown[0]!r}: a note has {', '.join(SECTIONS)}", unknown[0]
+        )
     sections = {}
     for section in SECTIONS:
         text = body.get(section)
         if not isinstance(text, str) or not text.strip():
-            raise errors.unprocessable(f"{section} is required: write what the next nurse needs", section)
+            raise errors.unprocessable(
+                f"{section} is required: write what the next nurse needs", section
+            )
         if len(text) > MAX_SECTION:
             raise errors.unprocessable(
-                f"{section} is {len(text)} characters; keep each section under {MAX_SECTION}", section
+                f"{section} is {len(text)} characters; keep each section under {MAX_SECTION}",
+                section,
             )
         sections[section] = text.strip()
     return sections
@@ -86,7 +95,15 @@ def record_note(ctx: AppContext, *, actor: Actor, patient_id: str, body: Any) ->
             "resourceType": "Communication",
             "status": "in-progress",
             "category": [
-                {"coding": [{"system": NOTE_CATEGORY, "code": SBAR_HANDOVER, "display": "SBAR handover note"}]}
+                {
+                    "coding": [
+                        {
+                            "system": NOTE_CATEGORY,
+                            "code": SBAR_HANDOVER,
+                            "display": "SBAR handover note",
+                        }
+                    ]
+                }
             ],
             "subject": {"reference": f"Patient/{patient_id}"},
             "sent": instant(ctx.clock.now()),
@@ -103,14 +120,19 @@ def record_note(ctx: AppContext, *, actor: Actor, patient_id: str, body: Any) ->
         if encounter:
             note["encounter"] = {"reference": encounter}
         ctx.validator.validate(note, expected_type="Communication")
-        return fhir.create_in(tx, ctx, actor=actor, resource=note, resource_id=str(uuid.uuid4())).stored
+        return fhir.create_in(
+            tx, ctx, actor=actor, resource=note, resource_id=str(uuid.uuid4())
+        ).stored
 
 
 def _note(tx: Transaction, patient_id: str, note_id: str) -> dict[str, Any]:
     stored = fhir.read_in(tx, resource_type="Communication", resource_id=note_id)
     note: dict[str, Any] = orjson.loads(stored.content or b"{}")
     categories = {c.get("code") for cat in note.get("category", ()) for c in cat.get("coding", ())}
-    if note.get("subject", {}).get("reference") != f"Patient/{patient_id}" or SBAR_HANDOVER not in categories:
+    if (
+        note.get("subject", {}).get("reference") != f"Patient/{patient_id}"
+        or SBAR_HANDOVER not in categories
+    ):
         raise errors.not_found(f"Patient/{patient_id} has no handover note {note_id}")
     if note.get("status") == "entered-in-error":
         raise errors.error(Category.CONFLICT, f"Handover note {note_id} was entered in error")
@@ -131,7 +153,10 @@ def revise_note(
                 f"Handover note {note_id} was acknowledged as written: record a new note instead",
             )
         note["payload"] = [
-            {"extension": [{"url": SECTION_EXTENSION, "valueCode": s}], "contentString": sections[s]}
+            {
+                "extension": [{"url": SECTION_EXTENSION, "valueCode": s}],
+                "contentString": sections[s],
+            }
             for s in SECTIONS
         ]
         note.pop("meta", None)
@@ -150,9 +175,12 @@ def acknowledge_note(
             who = ", ".join(r.get("display", "") for r in note.get("recipient", ()))
             raise errors.error(
                 Category.CONFLICT,
-                f"Handover note {note_id} was already acknowledged by {who} at {note.get('received')}",
+                f"Handover note {note_id} was already acknowledged by {who} "
+                f"at {note.get('received')}",
             )
-        note.update(status="completed", received=instant(ctx.clock.now()), recipient=[_person(actor)])
+        note.update(
+            status="completed", received=instant(ctx.clock.now()), recipient=[_person(actor)]
+        )
         note.pop("meta", None)
         ctx.validator.validate(note, expected_type="Communication")
         return fhir.update_in(tx, ctx, actor=actor, resource=note, expected_version=expected).stored

@@ -72,7 +72,11 @@ def identity(
     now: datetime,
 ) -> PatientIdentity:
     nhs = next(
-        (i.get("value") for i in patient.get("identifier", ()) if i.get("system") == nhs_number.SYSTEM),
+        (
+            i.get("value")
+            for i in patient.get("identifier", ())
+            if i.get("system") == nhs_number.SYSTEM
+        ),
         None,
     )
     birth = patient.get("birthDate")
@@ -97,19 +101,25 @@ def identity(
     )
 
 
-def admitting_problem(encounter: dict[str, Any] | None, conditions: Sequence[dict[str, Any]]) -> str:
+def admitting_problem(
+    encounter: dict[str, Any] | None, conditions: Sequence[dict[str, Any]]
+) -> str:
     """The encounter's reason, else its encounter-diagnosis Condition."""
     for reason in (encounter or {}).get("reasonCode", ()):
         if _text(reason):
             return _text(reason)
     encounter_ref = f"Encounter/{(encounter or {}).get('id')}"
     for condition in conditions:
-        if condition.get("encounter", {}).get("reference") == encounter_ref and _text(condition.get("code")):
+        if condition.get("encounter", {}).get("reference") == encounter_ref and _text(
+            condition.get("code")
+        ):
             return _text(condition.get("code"))
     return NONE_RECORDED
 
 
-def other_conditions(encounter: dict[str, Any] | None, conditions: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+def other_conditions(
+    encounter: dict[str, Any] | None, conditions: Sequence[dict[str, Any]]
+) -> tuple[str, ...]:
     encounter_ref = f"Encounter/{(encounter or {}).get('id')}"
     return tuple(
         _text(c.get("code"))
@@ -138,11 +148,16 @@ def allergy_list(allergies: Sequence[dict[str, Any]]) -> tuple[tuple[str, ...], 
             nkda = True
             continue
         reactions = [
-            _text(m) for r in allergy.get("reaction", ()) for m in r.get("manifestation", ()) if _text(m)
+            _text(m)
+            for r in allergy.get("reaction", ())
+            for m in r.get("manifestation", ())
+            if _text(m)
         ]
         critical = " HIGH CRITICALITY" if allergy.get("criticality") == "high" else ""
         line = _text(allergy.get("code")) or "Allergy (substance not recorded)"
-        lines.append(f"{line} ({', '.join(reactions)}){critical}" if reactions else f"{line}{critical}")
+        lines.append(
+            f"{line} ({', '.join(reactions)}){critical}" if reactions else f"{line}{critical}"
+        )
         alert = True
     if not lines:
         return (("No known drug allergy",) if nkda else (NONE_RECORDED,)), False
@@ -165,7 +180,9 @@ def news2_summary(
     line = sparkline(points, until=now, span=trend) if points else None
     incomplete = item.note if item else None
     if item is None or item.last_total is None or item.last_at is None:
-        return News2Summary(None, "", band_swatch(None), NONE_RECORDED, sparkline=line, incomplete=incomplete)
+        return News2Summary(
+            None, "", band_swatch(None), NONE_RECORDED, sparkline=line, incomplete=incomplete
+        )
     response = ""
     try:
         single_3 = item.last_band == news2.RiskBand.LOW_MEDIUM
@@ -196,7 +213,7 @@ _SHORT_TITLES = {
 
 def short_title(template_id: str, title: str) -> str:
     """The name that fits a handover column; a trust's own template keeps its title."""
-    return _SHORT_TITLES.get(template_id, title.split(" (")[0])
+    return _SHORT_TITLES.get(template_id, title.split(" (", maxsplit=1)[0])
 
 
 def due_lines(items: Sequence[DueItem], *, now: datetime) -> tuple[DueLine, ...]:
@@ -212,12 +229,18 @@ def due_lines(items: Sequence[DueItem], *, now: datetime) -> tuple[DueLine, ...]
             lines.append(DueLine(f"{title}: CONTINUOUS monitoring", True))
         elif due.state is DueState.DUE and due.due_at is not None:
             lines.append(DueLine(f"{title} due {printed_time(due.due_at)}", False))
-        elif due.state is DueState.NOT_DUE and due.due_at is not None and due.due_at - now < timedelta(hours=12):
+        elif (
+            due.state is DueState.NOT_DUE
+            and due.due_at is not None
+            and due.due_at - now < timedelta(hours=12)
+        ):
             lines.append(DueLine(f"{title} next {printed_time(due.due_at)}", False))
     return tuple(lines)
 
 
-def risk_flags(latest: dict[str, dict[str, dict[str, Any]]], patient_id: str, catalog: Catalog) -> tuple[RiskFlag, ...]:
+def risk_flags(
+    latest: dict[str, dict[str, dict[str, Any]]], patient_id: str, catalog: Catalog
+) -> tuple[RiskFlag, ...]:
     """Falls, pressure and nutrition from each area's newest result, whichever tool recorded it."""
     flags = []
     for area, template_ids in RISK_TEMPLATES.items():
@@ -238,7 +261,9 @@ def risk_flags(latest: dict[str, dict[str, dict[str, Any]]], patient_id: str, ca
     return tuple(flags)
 
 
-def _flag(area: str, at: datetime, template_id: str, result: dict[str, Any], catalog: Catalog) -> RiskFlag:
+def _flag(
+    area: str, at: datetime, template_id: str, result: dict[str, Any], catalog: Catalog
+) -> RiskFlag:
     loaded = catalog.get(template_id)
     if result["resourceType"] == "QuestionnaireResponse" and loaded is not None:
         # A checklist (NICE NG249 falls): the risk factors are the answers that trigger a plan.
@@ -256,7 +281,7 @@ def _flag(area: str, at: datetime, template_id: str, result: dict[str, Any], cat
         words = ", ".join(f.replace("-", " ") for f in found)
         text = f"{len(found)} risk factors ({words})" if found else "no risk factors found"
         return RiskFlag(area, f"{text}, {printed_time(at)}", bool(found))
-    band = next(
+    band: dict[str, Any] = next(
         (c for i in result.get("interpretation", ()) for c in i.get("coding", ())), {}
     )
     band_code = str(band.get("code", ""))

@@ -100,7 +100,10 @@ def read_records(
     who = ",".join(f"Patient/{pid}" for pid in ids)
     news2 = f"{codes.SNOMED}|{codes.NEWS2_TOTAL}"
     for obs in search_all(
-        tx, ctx, "Observation", [("patient", who), ("code", news2), ("date", f"gt{instant(obs_since)}")]
+        tx,
+        ctx,
+        "Observation",
+        [("patient", who), ("code", news2), ("date", f"gt{instant(obs_since)}")],
     ):
         _add(records, records.news2, obs, "subject")
     if vitals_since is not None:
@@ -166,7 +169,9 @@ def _latest_notes(tx: Transaction, ctx: AppContext, records: PatientRecords, who
         records.cite(note)
 
 
-def _latest_risks(tx: Transaction, ctx: AppContext, records: PatientRecords, ids: list[str]) -> None:
+def _latest_risks(
+    tx: Transaction, ctx: AppContext, records: PatientRecords, ids: list[str]
+) -> None:
     subjects = [("Patient", pid) for pid in ids]
     for template_ids in RISK_TEMPLATES.values():
         for template_id in template_ids:
@@ -174,9 +179,7 @@ def _latest_risks(tx: Transaction, ctx: AppContext, records: PatientRecords, ids
             if loaded is None:
                 continue
             found = latest_results(tx, loaded, subjects)
-            latest = {
-                key[1]: orjson.loads(v.content) for key, v in found.items() if v.content
-            }
+            latest = {key[1]: orjson.loads(v.content) for key, v in found.items() if v.content}
             for resource in latest.values():
                 records.cite(resource)
             records.latest[template_id] = latest

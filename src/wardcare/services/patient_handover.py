@@ -30,7 +30,12 @@ from wardcare.services import handover_presentation as present
 from wardcare.services.context import AppContext
 from wardcare.services.due_list import BedDue, latest_results, ward_due_in
 from wardcare.services.handover_documents import PATIENT_HANDOVER, StoredDocument, store_document
-from wardcare.services.handover_records import PatientRecords, is_escalation, read_records, search_all
+from wardcare.services.handover_records import (
+    PatientRecords,
+    is_escalation,
+    read_records,
+    search_all,
+)
 from wardcare.services.ward_census import census_in
 from wardcare.services.ward_handover import bed_block
 
@@ -74,7 +79,9 @@ def gather_patient(ctx: AppContext, *, actor: Actor, patient_id: str) -> Patient
     read_at = ctx.clock.now()
     since = read_at - CHART_SPAN
     with ctx.uow.read() as tx:
-        patient = orjson.loads(fhir.read_in(tx, resource_type="Patient", resource_id=patient_id).content or b"{}")
+        patient = orjson.loads(
+            fhir.read_in(tx, resource_type="Patient", resource_id=patient_id).content or b"{}"
+        )
         encounters = search_all(
             tx, ctx, "Encounter", [("patient", f"Patient/{patient_id}"), ("status", "in-progress")]
         )
@@ -87,20 +94,29 @@ def gather_patient(ctx: AppContext, *, actor: Actor, patient_id: str) -> Patient
             for entry in ward_due_in(tx, ctx, census=census, now=read_at).beds:
                 if entry.bed.patient and entry.bed.patient["id"] == patient_id:
                     due, bed_label = entry, entry.bed.name or entry.bed.code
-        records = read_records(tx, ctx, patient_ids=[patient_id], obs_since=since, vitals_since=since)
+        records = read_records(
+            tx, ctx, patient_ids=[patient_id], obs_since=since, vitals_since=since
+        )
         latest = {}
         for loaded in ctx.catalog.latest():
-            found = latest_results(tx, loaded, [("Patient", patient_id)]).get(("Patient", patient_id))
+            found = latest_results(tx, loaded, [("Patient", patient_id)]).get(
+                ("Patient", patient_id)
+            )
             if found is not None and found.content:
                 latest[loaded.template.id] = orjson.loads(found.content)
         recent = [
             t
             for t in search_all(
-                tx, ctx, "Task", [("patient", f"Patient/{patient_id}"), ("authored-on", f"gt{instant(since)}")]
+                tx,
+                ctx,
+                "Task",
+                [("patient", f"Patient/{patient_id}"), ("authored-on", f"gt{instant(since)}")],
             )
             if is_escalation(t)
         ]
-    return PatientSnapshot(patient, encounter, ward, bed_label, due, records, latest, recent, read_at)
+    return PatientSnapshot(
+        patient, encounter, ward, bed_label, due, records, latest, recent, read_at
+    )
 
 
 def _ward_code(tx: Any, encounter: dict[str, Any] | None) -> str | None:
@@ -135,7 +151,14 @@ def _chart_sets(records: PatientRecords, patient_id: str) -> list[ObservationSet
     for score in records.news2.get(patient_id, []):
         taken = effective_range(score)
         if taken is not None and isinstance(score.get("valueInteger"), int):
-            band = next((c.get("code") for i in score.get("interpretation", ()) for c in i.get("coding", ())), None)
+            band: str | None = next(
+                (
+                    c.get("code")
+                    for i in score.get("interpretation", ())
+                    for c in i.get("coding", ())
+                ),
+                None,
+            )
             sets.append(ObservationSet(from_micros(taken[0]), {}, score["valueInteger"], band))
     return sets
 
@@ -144,7 +167,9 @@ def _scale(records: PatientRecords, patient_id: str) -> SpO2Scale:
     scores = sorted(records.news2.get(patient_id, []), key=lambda s: effective_range(s) or (0, 0))
     scale_2 = codes.NEWS2_SUBSCORES["spo2_scale_2"][0]
     if scores and any(
-        c.get("code") == scale_2 for comp in scores[-1].get("component", ()) for c in comp.get("code", {}).get("coding", ())
+        c.get("code") == scale_2
+        for comp in scores[-1].get("component", ())
+        for c in comp.get("code", {}).get("coding", ())
     ):
         return SpO2Scale.SCALE_2
     return SpO2Scale.SCALE_1
@@ -158,7 +183,9 @@ def patient_handover_model(
     block = bed_block(
         ctx, snapshot.bed_label, snapshot.due, snapshot.patient, snapshot.encounter, records, now
     )
-    due_by_template = {i.template.template.id: i for i in (snapshot.due.items if snapshot.due else [])}
+    due_by_template = {
+        i.template.template.id: i for i in (snapshot.due.items if snapshot.due else [])
+    }
     assessments = []
     for loaded in ctx.catalog.latest():
         template = loaded.template
@@ -167,18 +194,38 @@ def patient_handover_model(
         due_text = next((d.text for d in present.due_lines([item], now=now)), "") if item else ""
         if result is None:
             if template.status == "active":
-                assessments.append(AssessmentLine(present.short_title(template.id, template.title), NONE_RECORDED, "", due_text))
+                assessments.append(
+                    AssessmentLine(
+                        present.short_title(template.id, template.title),
+                        NONE_RECORDED,
+                        "",
+                        due_text,
+                    )
+                )
             continue
         at = present.when(result.get("effectiveDateTime") or result.get("authored"))
-        band = next((c for i in result.get("interpretation", ()) for c in i.get("coding", ())), {})
+        band: dict[str, Any] = next(
+            (c for i in result.get("interpretation", ()) for c in i.get("coding", ())), {}
+        )
         total = result.get("valueInteger")
-        text = f"{total} {str(band.get('display') or band.get('code') or '').upper()}".strip() if total is not None else "completed"
+        text = (
+            f"{total} {str(band.get('display') or band.get('code') or '').upper()}".strip()
+            if total is not None
+            else "completed"
+        )
         assessments.append(
-            AssessmentLine(present.short_title(template.id, template.title), text, printed_time(at) if at else "", due_text)
+            AssessmentLine(
+                present.short_title(template.id, template.title),
+                text,
+                printed_time(at) if at else "",
+                due_text,
+            )
         )
     scale = _scale(records, pid)
     sets = _chart_sets(records, pid)
-    geometry = chart_geometry(sets, until=now, scale=scale, span=CHART_SPAN, time_label=printed_time)
+    geometry = chart_geometry(
+        sets, until=now, scale=scale, span=CHART_SPAN, time_label=printed_time
+    )
     header = DocumentHeader(
         title="Patient handover (SBAR)",
         ward=snapshot.ward,

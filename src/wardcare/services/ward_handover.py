@@ -69,8 +69,13 @@ def gather_ward(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardSnapsho
 
 
 def bed_block(
-    ctx: AppContext, bed_label: str, entry: BedDue | None, patient: dict[str, object] | None,
-    encounter: dict[str, object] | None, records: PatientRecords, now: datetime,
+    ctx: AppContext,
+    bed_label: str,
+    entry: BedDue | None,
+    patient: dict[str, object] | None,
+    encounter: dict[str, object] | None,
+    records: PatientRecords,
+    now: datetime,
 ) -> BedBlock:
     if patient is None:
         return BedBlock(bed_label, None)
@@ -80,7 +85,11 @@ def bed_block(
     return BedBlock(
         bed=bed_label,
         patient=present.identity(
-            patient, encounter, records.conditions.get(pid, []), records.allergies.get(pid, []), now=now
+            patient,
+            encounter,
+            records.conditions.get(pid, []),
+            records.allergies.get(pid, []),
+            now=now,
         ),
         news2=present.news2_summary(news2_item, records.news2.get(pid, []), now=now, trend=TREND),
         due=present.due_lines(items, now=now),
