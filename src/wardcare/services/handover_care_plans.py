@@ -43,7 +43,9 @@ def _overdue_activities(plan: dict[str, Any], now: datetime) -> list[str]:
         if not isinstance(end, str):
             continue
         try:
-            ends = from_micros(date_range(end)[1])
+            # A dateTime ends at that instant; a bare date at the end of that day.
+            span = date_range(end)
+            ends = from_micros(span[0] if "T" in end else span[1])
         except InvalidDate:
             continue
         if ends < now:
