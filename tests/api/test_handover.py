@@ -28,13 +28,13 @@ SBAR = {
 }
 
 
-@pytest.fixture
-def clock() -> FixedClock:
+@pytest.fixture(name="clock")
+def clock_fixture() -> FixedClock:
     return FixedClock(NOW)
 
 
-@pytest.fixture
-def ward_client(context: AppContext, clock: FixedClock) -> Iterator[TestClient]:
+@pytest.fixture(name="ward_client")
+def ward_client_fixture(context: AppContext, clock: FixedClock) -> Iterator[TestClient]:
     with TestClient(create_app(dataclasses.replace(context, clock=clock))) as client:
         yield client
 
@@ -82,8 +82,8 @@ def _admit(client: TestClient, ward: str, bed: str, **patient: Any) -> dict[str,
     return dict(created)
 
 
-@pytest.fixture
-def ward(ward_client: TestClient) -> dict[str, Any]:
+@pytest.fixture(name="ward")
+def ward_fixture(ward_client: TestClient) -> dict[str, Any]:
     """WARD5: Bay 1 beds 1, 2 and 10 (bed 10 after bed 2, not before), one bed empty."""
     client = ward_client
     ward = _location(client, "WARD5", "Ward 5 (Respiratory)", "wa", None)
@@ -225,7 +225,9 @@ def test_every_print_is_kept_with_the_versions_it_showed(
     assert base64.b64decode(binary["data"]) == response.content
     assert attachment["size"] == len(response.content)
     # Found again by the patients it showed.
-    found = ward_client.get("/fhir/DocumentReference", params={"related": f"Patient/{unwell['id']}"})
+    found = ward_client.get(
+        "/fhir/DocumentReference", params={"related": f"Patient/{unwell['id']}"}
+    )
     assert [e["resource"]["id"] for e in found.json()["entry"]] == [document["id"]]
 
 
@@ -242,7 +244,8 @@ def test_patient_handover_is_sbar_with_a_72_hour_chart_and_is_kept(
     assert _nhs(unwell) in text
     assert "12 HIGH" in text
     assert "NEWS2 chart: last 72 hours (SpO2 scale 1; 1 observation sets)" in text
-    assert "Respirations /min" in text and "NEWS2 total" in text
+    assert "Respirations /min" in text
+    assert "NEWS2 total" in text
     assert "Royal College of Physicians" in text
     assert "Allergies: Penicillin" in text
     assert f"Page 1 of {len(pages)}" in pages[0]

@@ -25,7 +25,7 @@ def test_times_print_in_london_time_with_the_zone() -> None:
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        printed_time(datetime(2026, 1, 1))  # noqa: DTZ001
+        printed_time(datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,9 @@ def test_blocks_follow_chart_1_order_with_the_patients_scale() -> None:
 def test_geometry_marks_each_reading_and_total_within_72_hours() -> None:
     sets = [
         ObservationSet(NOW - timedelta(hours=80), {Parameter.PULSE: 80}),  # too old
-        ObservationSet(NOW - timedelta(hours=36), {Parameter.PULSE: 80, Parameter.CONSCIOUSNESS: "A"}),
+        ObservationSet(
+            NOW - timedelta(hours=36), {Parameter.PULSE: 80, Parameter.CONSCIOUSNESS: "A"}
+        ),
         ObservationSet(NOW - timedelta(hours=1), {Parameter.PULSE: 135}),
         ObservationSet(NOW - timedelta(hours=1), {}, total=7, band="high"),
     ]

@@ -36,7 +36,7 @@ def test_days_since_admission_counts_london_calendar_days() -> None:
 
 def test_days_since_admission_needs_aware_times() -> None:
     with pytest.raises(ValueError, match="aware"):
-        days_since_admission(datetime(2026, 1, 1), datetime(2026, 1, 2, tzinfo=UTC))  # noqa: DTZ001
+        days_since_admission(datetime(2026, 1, 1), datetime(2026, 1, 2, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,7 @@ def page_texts(pdf: bytes, tmp_path: Path) -> list[str]:
 def page_count(pdf: bytes, tmp_path: Path) -> int:
     path = tmp_path / "count.pdf"
     path.write_bytes(pdf)
-    info = subprocess.run(
-        ["pdfinfo", str(path)], check=True, capture_output=True, text=True
-    ).stdout
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     found = re.search(r"^Pages:\s+(\d+)$", info, re.MULTILINE)
     assert found, info
     return int(found.group(1))
