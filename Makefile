@@ -53,6 +53,7 @@ migrate: install
 bench: install
 	$(BIN)/python bench/fhir_api.py
 	$(BIN)/python bench/mllp_ingest.py
+	$(BIN)/python bench/handover.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -117,6 +117,43 @@ def templates_check() -> None:
     )
 
 
+@app.command()
+def handover(
+    ward: Annotated[str, typer.Option("--ward", help="Ward code, e.g. WARD7")],
+    output: Annotated[str, typer.Option("-o", "--output", help="Where to write the PDF")],
+    shift: Annotated[str | None, typer.Option("--shift", help="Shift name for the header")] = None,
+    printed_by: Annotated[
+        str | None, typer.Option("--printed-by", help="Name printed as 'printed by'")
+    ] = None,
+    database: DbOpt = None,
+) -> None:
+    """Print a ward's handover sheet to a PDF file (kept as a DocumentReference too)."""
+    import getpass
+    from pathlib import Path
+
+    from wardcare.bootstrap import build_context
+    from wardcare.domain.actor import Actor, ActorKind
+    from wardcare.errors import WardCareError
+    from wardcare.services.ward_handover import print_ward_sheet
+
+    actor = Actor(
+        kind=ActorKind.USER,
+        display=printed_by or f"{getpass.getuser()} (wardcare command line)",
+    )
+    context = build_context(_settings(database_url=database))
+    try:
+        printed = print_ward_sheet(context, actor=actor, ward_code=ward, shift=shift)
+    except WardCareError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        context.uow.engine.dispose()
+    Path(output).write_bytes(printed.pdf)
+    console.print(
+        f"{output}: {printed.pages} pages; kept as DocumentReference/{printed.stored.document.id}"
+    )
+
+
 def _serve(settings: Settings) -> None:
     from wardcare.api.app import create_app
     from wardcare.bootstrap import build_context

@@ -15,6 +15,7 @@ from wardcare import __version__, errors
 from wardcare.api import (
     care_plan_routes,
     fhir_routes,
+    handover_routes,
     hl7_outbox_routes,
     hl7_routes,
     patient_routes,
@@ -49,6 +50,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(patient_routes.router)
     app.include_router(hl7_routes.router)
     app.include_router(hl7_outbox_routes.router)
+    app.include_router(handover_routes.router)
 
     @app.exception_handler(WardCareError)
     async def _wardcare_error(_request: Request, exc: WardCareError) -> Response:

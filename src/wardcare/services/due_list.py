@@ -78,35 +78,40 @@ class WardDue:
 def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
-        census = census_in(tx, ctx, ward_code=ward_code)
-        occupied = [b for b in census.beds if b.patient]
-        subjects = [("Patient", b.patient["id"]) for b in occupied if b.patient]
-        # Only active templates are scheduled: a draft (e.g. MUST until the trust holds BAPEN's
-        # permission) is shipped and tested but not put on the ward's work list.
-        scheduled = [t for t in ctx.catalog.latest() if t.template.status == "active"]
-        latest = {t.template.id: _latest_results(tx, t, subjects) for t in scheduled}
-        latest_vitals = tx.resources.latest_for_each(
-            "Observation",
-            subject_param="patient",
-            subjects=subjects,
-            date_param="date",
-            token=("category", codes.OBSERVATION_CATEGORY, "vital-signs"),
-        )
-        beds = []
-        for bed in census.beds:
-            entry = BedDue(bed)
-            if bed.patient and bed.encounter:
-                key = ("Patient", bed.patient["id"])
-                admitted = _admitted(bed.encounter)
-                for loaded in scheduled:
-                    last = latest[loaded.template.id].get(key)
-                    entry.items.append(_due_item(loaded, last, admitted, now))
-                _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
-            beds.append(entry)
-        plans = active_plans(tx, ctx, [f"Patient/{pid}" for _t, pid in subjects], now)
-        for entry in beds:
-            if entry.bed.patient:
-                entry.care_plans = plans.get(f"Patient/{entry.bed.patient['id']}", [])
+        return ward_due_in(tx, ctx, census=census_in(tx, ctx, ward_code=ward_code), now=now)
+
+
+def ward_due_in(tx: Transaction, ctx: AppContext, *, census: WardCensus, now: datetime) -> WardDue:
+    """The due list inside a transaction the caller holds (the handover sheet reads it in the
+    same snapshot as everything else it prints)."""
+    occupied = [b for b in census.beds if b.patient]
+    subjects = [("Patient", b.patient["id"]) for b in occupied if b.patient]
+    # Only active templates are scheduled: a draft (e.g. MUST until the trust holds BAPEN's
+    # permission) is shipped and tested but not put on the ward's work list.
+    scheduled = [t for t in ctx.catalog.latest() if t.template.status == "active"]
+    latest = {t.template.id: latest_results(tx, t, subjects) for t in scheduled}
+    latest_vitals = tx.resources.latest_for_each(
+        "Observation",
+        subject_param="patient",
+        subjects=subjects,
+        date_param="date",
+        token=("category", codes.OBSERVATION_CATEGORY, "vital-signs"),
+    )
+    beds = []
+    for bed in census.beds:
+        entry = BedDue(bed)
+        if bed.patient and bed.encounter:
+            key = ("Patient", bed.patient["id"])
+            admitted = _admitted(bed.encounter)
+            for loaded in scheduled:
+                last = latest[loaded.template.id].get(key)
+                entry.items.append(_due_item(loaded, last, admitted, now))
+            _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
+        beds.append(entry)
+    plans = active_plans(tx, ctx, [f"Patient/{pid}" for _t, pid in subjects], now)
+    for entry in beds:
+        if entry.bed.patient:
+            entry.care_plans = plans.get(f"Patient/{entry.bed.patient['id']}", [])
     return WardDue(census, beds, now)
 
 
@@ -138,7 +143,7 @@ def patient_due_in(
     if encounter is not None:
         admitted = _admitted(encounter)
         for loaded in (t for t in ctx.catalog.latest() if t.template.status == "active"):
-            last = _latest_results(tx, loaded, [key]).get(key)
+            last = latest_results(tx, loaded, [key]).get(key)
             items.append(_due_item(loaded, last, admitted, now))
     plans = active_plans(tx, ctx, [f"Patient/{patient_id}"], now)
     return PatientDue(
@@ -146,7 +151,7 @@ def patient_due_in(
     )
 
 
-def _latest_results(
+def latest_results(
     tx: Transaction, loaded: LoadedTemplate, subjects: list[tuple[str, str]]
 ) -> dict[tuple[str, str], StoredVersion]:
     template = loaded.template
