@@ -259,7 +259,7 @@ def save(
             actor=actor,
             resource=resource,
             resource_id=resource_id,
-            client_id=current is not None,
+            client_id=True,  # a concurrent create of the same id becomes a clean CONFLICT
             run_hooks=run_hooks,
             provenance=False,
         )
