@@ -128,3 +128,13 @@ def test_fuzz_framing_and_parsing_never_crash_and_never_accept_garbage(
             assert codes == [b"AR"]
         # No fuzzed message is a complete, applicable ADT or ORU: none is accepted.
         assert b"AA" not in codes
+
+
+def test_a_long_first_line_without_msh18_is_read_in_linear_time() -> None:
+    # A hostile or broken MSH (few separators, megabytes long) must not make the charset look-up
+    # backtrack; parsing then refuses it as having no control id.
+    raw = b"MSH" + b"|x" * 15 + b"y" * 2_000_000
+    try:
+        parse(raw)
+    except ParseProblem as problem:
+        assert problem.code in ("100", "101", "203")
