@@ -516,6 +516,45 @@ class ResourceRepository:
         )
         return [_stored(r) for r in rows]
 
+    def current_of_type(self, resource_type: str, ids: Sequence[str]) -> list[StoredVersion]:
+        """Current, not deleted versions of resources of one type by id, in one statement whose
+        id list is a single expanding parameter (a ward's care plans name a thousand goals and
+        tasks; building one SQL expression per id cost more than the query)."""
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            _CURRENT_OF_TYPE, {"resource_type": resource_type, "ids": list(dict.fromkeys(ids))}
+        )
+        return [_stored(r) for r in rows]
+
+    def newest_and_since_for_each(
+        self,
+        resource_type: str,
+        *,
+        subject_param: str,
+        subject_type: str,
+        subject_ids: Sequence[str],
+        date_param: str,
+        since: int,
+    ) -> list[tuple[str, StoredVersion]]:
+        """For each subject (all of one type, e.g. each intervention Task of a ward's plans):
+        its newest resource by `date_param`, and every one dated at or after `since`, as
+        (subject id, version) pairs, in one query (care planning's documented occurrences)."""
+        if not subject_ids:
+            return []
+        rows = self._conn.execute(
+            _NEWEST_AND_SINCE,
+            {
+                "resource_type": resource_type,
+                "subject_param": subject_param,
+                "subject_type": subject_type,
+                "ids": list(dict.fromkeys(subject_ids)),
+                "date_param": date_param,
+                "since": since,
+            },
+        )
+        return [(row.s_id, _stored(row)) for row in rows]
+
     def search(self, query: SearchQuery) -> SearchPage:
         rids = search_sql.matching_rids(query).subquery()
         total = None
@@ -668,6 +707,55 @@ def _versions_query() -> Any:
 
 
 _NEWEST_WITH_TOKEN = _newest_with_token()
+
+
+def _current_of_type() -> Any:
+    return _versions_query().where(
+        resources.c.resource_type == bindparam("resource_type"),
+        resources.c.id.in_(bindparam("ids", expanding=True)),
+        resource_versions.c.version_id == resources.c.version_id,
+        ~resources.c.deleted,
+    )
+
+
+def _newest_and_since() -> Any:
+    subject, date = search_reference.alias("subject"), search_date.alias("d")
+    ranked = (
+        select(
+            subject.c.rid,
+            subject.c.target_id,
+            date.c.low,
+            func.row_number()
+            .over(
+                partition_by=subject.c.target_id,
+                order_by=(date.c.low.desc(), subject.c.rid.desc()),
+            )
+            .label("rank"),
+        )
+        .select_from(subject.join(date, date.c.rid == subject.c.rid))
+        .where(
+            subject.c.resource_type == bindparam("resource_type"),
+            subject.c.param == bindparam("subject_param"),
+            subject.c.target_type == bindparam("subject_type"),
+            subject.c.target_id.in_(bindparam("ids", expanding=True)),
+            date.c.param == bindparam("date_param"),
+        )
+        .subquery()
+    )
+    return (
+        _versions_query()
+        .add_columns(ranked.c.target_id.label("s_id"))
+        .join(ranked, ranked.c.rid == resources.c.rid)
+        .where(
+            or_(ranked.c.rank == 1, ranked.c.low >= bindparam("since")),
+            resource_versions.c.version_id == resources.c.version_id,
+            ~resources.c.deleted,
+        )
+    )
+
+
+_CURRENT_OF_TYPE = _current_of_type()
+_NEWEST_AND_SINCE = _newest_and_since()
 
 
 def _stored(row: Row[Any]) -> StoredVersion:
