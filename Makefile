@@ -52,6 +52,7 @@ migrate: install
 
 bench: install
 	$(BIN)/python bench/fhir_api.py
+	$(BIN)/python bench/careplans.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

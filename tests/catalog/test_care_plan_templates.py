@@ -45,7 +45,8 @@ def test_the_shipped_plans_load_with_goals_targets_and_timed_interventions() -> 
     assert {p.template.id for p in plans.latest()} == SHIPPED
     for loaded in plans.all():
         template = loaded.template
-        assert template.source.strip() and template.licence.strip()
+        assert template.source.strip()
+        assert template.licence.strip()
         assert all(g.review_every for g in template.goals)
         assert len(loaded.activity_definitions) == len(template.interventions)
         for resource in (loaded.plan_definition, *loaded.activity_definitions):

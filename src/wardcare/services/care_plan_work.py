@@ -39,6 +39,7 @@ from wardcare.fhir.intervention_timing import task_timing, timing_from_fhir
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services.context import AppContext
+from wardcare.storage.occurrence_index import occurrences_for_each
 from wardcare.storage.unit_of_work import Transaction
 
 _MAX_ROWS = 10_000
@@ -148,41 +149,25 @@ def _search(
 
 def _documented(tx: Transaction, task_ids: list[str], now: datetime) -> dict[str, list[Documented]]:
     """Per intervention Task id: the newest documented occurrence ever, and every one in the
-    lookback window (and a night shift before it); one marked entered-in-error counts as never
-    documented."""
-    since = to_micros(now - LOOKBACK - timedelta(hours=13))
+    lookback window (and a night shift before it), from the indexes alone; one marked
+    entered-in-error counts as never documented."""
     found: dict[str, list[Documented]] = {}
-    for parent, stored in tx.resources.newest_and_since_for_each(
-        "Task",
-        subject_param="part-of",
-        subject_type="Task",
-        subject_ids=task_ids,
-        date_param="period",
-        since=since,
+    outcomes = {o.value for o in Outcome}
+    for row in occurrences_for_each(
+        tx.connection,
+        parent_ids=task_ids,
+        since=to_micros(now - LOOKBACK - timedelta(hours=13)),
+        outcome_system=CARE_PLANNING,
     ):
-        entry = _as_documented(orjson.loads(stored.content or b"{}"))
-        if entry is not None:
-            found.setdefault(parent, []).append(entry)
+        if row.status == "entered-in-error" or row.outcome not in outcomes:
+            continue
+        # Due times are whole minutes; an end written to the second covers its whole second.
+        minute = 60_000_000
+        slot = from_micros(row.answers - row.answers % minute) if row.answers is not None else None
+        found.setdefault(row.parent_id, []).append(
+            Documented(from_micros(row.performed), Outcome(row.outcome), slot)
+        )
     return found
-
-
-def _as_documented(occurrence: dict[str, Any]) -> Documented | None:
-    if occurrence.get("status") == "entered-in-error":
-        return None
-    outcome = next(
-        (
-            c.get("code")
-            for c in (occurrence.get("businessStatus") or {}).get("coding", ())
-            if c.get("system") == CARE_PLANNING
-        ),
-        None,
-    )
-    performed = (occurrence.get("executionPeriod") or {}).get("start")
-    if outcome not in {o.value for o in Outcome} or not isinstance(performed, str):
-        return None
-    slot_text = ((occurrence.get("restriction") or {}).get("period") or {}).get("end")
-    slot = moment(slot_text) if isinstance(slot_text, str) else None
-    return Documented(moment(performed), Outcome(outcome), slot)
 
 
 def moment(text: str) -> datetime:

@@ -436,10 +436,23 @@ class ResourceRepository:
         if not subjects:
             return {}
         subject, date = search_reference.alias("subject"), search_date.alias("d")
+        types = {t for t, _i in subjects}
+        # One type (a ward's patients): the ids as one expanding parameter, because building an
+        # SQL expression per (type, id) pair cost more than the query itself.
+        in_subjects = (
+            and_(
+                subject.c.target_type == next(iter(types)),
+                subject.c.target_id.in_(
+                    bindparam("subject_ids", [i for _t, i in subjects], expanding=True)
+                ),
+            )
+            if len(types) == 1
+            else tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects))
+        )
         conditions = [
             subject.c.resource_type == resource_type,
             subject.c.param == subject_param,
-            tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects)),
+            in_subjects,
             date.c.param == date_param,
             ~resources.c.deleted,
         ]
@@ -526,34 +539,6 @@ class ResourceRepository:
             _CURRENT_OF_TYPE, {"resource_type": resource_type, "ids": list(dict.fromkeys(ids))}
         )
         return [_stored(r) for r in rows]
-
-    def newest_and_since_for_each(
-        self,
-        resource_type: str,
-        *,
-        subject_param: str,
-        subject_type: str,
-        subject_ids: Sequence[str],
-        date_param: str,
-        since: int,
-    ) -> list[tuple[str, StoredVersion]]:
-        """For each subject (all of one type, e.g. each intervention Task of a ward's plans):
-        its newest resource by `date_param`, and every one dated at or after `since`, as
-        (subject id, version) pairs, in one query (care planning's documented occurrences)."""
-        if not subject_ids:
-            return []
-        rows = self._conn.execute(
-            _NEWEST_AND_SINCE,
-            {
-                "resource_type": resource_type,
-                "subject_param": subject_param,
-                "subject_type": subject_type,
-                "ids": list(dict.fromkeys(subject_ids)),
-                "date_param": date_param,
-                "since": since,
-            },
-        )
-        return [(row.s_id, _stored(row)) for row in rows]
 
     def search(self, query: SearchQuery) -> SearchPage:
         rids = search_sql.matching_rids(query).subquery()
@@ -718,44 +703,7 @@ def _current_of_type() -> Any:
     )
 
 
-def _newest_and_since() -> Any:
-    subject, date = search_reference.alias("subject"), search_date.alias("d")
-    ranked = (
-        select(
-            subject.c.rid,
-            subject.c.target_id,
-            date.c.low,
-            func.row_number()
-            .over(
-                partition_by=subject.c.target_id,
-                order_by=(date.c.low.desc(), subject.c.rid.desc()),
-            )
-            .label("rank"),
-        )
-        .select_from(subject.join(date, date.c.rid == subject.c.rid))
-        .where(
-            subject.c.resource_type == bindparam("resource_type"),
-            subject.c.param == bindparam("subject_param"),
-            subject.c.target_type == bindparam("subject_type"),
-            subject.c.target_id.in_(bindparam("ids", expanding=True)),
-            date.c.param == bindparam("date_param"),
-        )
-        .subquery()
-    )
-    return (
-        _versions_query()
-        .add_columns(ranked.c.target_id.label("s_id"))
-        .join(ranked, ranked.c.rid == resources.c.rid)
-        .where(
-            or_(ranked.c.rank == 1, ranked.c.low >= bindparam("since")),
-            resource_versions.c.version_id == resources.c.version_id,
-            ~resources.c.deleted,
-        )
-    )
-
-
 _CURRENT_OF_TYPE = _current_of_type()
-_NEWEST_AND_SINCE = _newest_and_since()
 
 
 def _stored(row: Row[Any]) -> StoredVersion:
