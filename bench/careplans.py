@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     KeepAliveClient,
+    Server,
     fresh_database,
     latency_summary,
     machine,
@@ -178,17 +180,25 @@ def load_ward(client: KeepAliveClient) -> list[str]:
     return patients
 
 
-def timed(client: KeepAliveClient, path: str, requests: int) -> dict[str, float]:
+def timed(client: KeepAliveClient, path: str, requests: int, server: Server) -> dict[str, float]:
+    """Wall-clock latencies, and the server's CPU per request (less sensitive than wall time
+    to other work on a shared machine)."""
     for _ in range(10):  # warm up
         _json(client, "GET", path)
     seconds = []
+    cpu_before, load_before = server.cpu_seconds(), os.getloadavg()[0]
     for _ in range(requests):
         start = time.perf_counter()
         status, _body = client.request("GET", path)
         seconds.append(time.perf_counter() - start)
         if status != 200:
             raise RuntimeError(f"GET {path}: {status}")
-    return latency_summary(seconds)
+    summary = latency_summary(seconds)
+    summary["server_cpu_ms_per_request"] = round(
+        1000 * (server.cpu_seconds() - cpu_before) / requests, 1
+    )
+    summary["load_average_1min"] = round((load_before + os.getloadavg()[0]) / 2, 1)
+    return summary
 
 
 def run(kind: str, requests: int, log_dir: Path) -> dict[str, Any]:
@@ -206,9 +216,9 @@ def run(kind: str, requests: int, log_dir: Path) -> dict[str, Any]:
                 "beds": len(due["beds"]),
                 "due_entries": len(entries),
                 "intervention_entries": sum(1 for d in entries if d["kind"] == "intervention"),
-                "ward_due": timed(client, f"/wards/{WARD}/due", requests),
+                "ward_due": timed(client, f"/wards/{WARD}/due", requests, server),
                 "care_summary": timed(
-                    client, f"/patients/{patients[0].split('/')[1]}/care-summary", requests
+                    client, f"/patients/{patients[0].split('/')[1]}/care-summary", requests, server
                 ),
             }
             client.close()
@@ -237,7 +247,9 @@ def main() -> None:
                 [
                     kind,
                     name,
-                    f"{summary['p50_ms']} / {summary['p95_ms']} / {summary['p99_ms']} ms",
+                    f"{summary['p50_ms']} / {summary['p95_ms']} / {summary['p99_ms']} ms; "
+                    f"server CPU {summary['server_cpu_ms_per_request']} ms/request; "
+                    f"load {summary['load_average_1min']}",
                     target,
                 ]
             )

@@ -88,3 +88,22 @@ def test_a_new_frequency_applies_from_the_last_turn(nurse: TestClient, clock: Fi
     entry = _entry(nurse, reposition)
     assert entry["timing"] == "every hour"
     assert entry["dueAt"]["utc"] == (start + timedelta(hours=1)).isoformat()
+
+
+def test_one_patients_due_view_lists_assessments_and_care(nurse: TestClient) -> None:
+    patient_id, encounter_id = admit(nurse)
+    plan = _active_plan(nurse, patient_id)
+    body = nurse.get(f"/patients/{patient_id}/due").json()
+    assert body["encounter"] == f"Encounter/{encounter_id}"
+    kinds = {(d["kind"], d.get("plan")) for d in body["due"]}
+    assert ("assessment", None) in kinds
+    assert ("intervention", "pressure-ulcer-prevention") in kinds
+    interventions = [d for d in body["due"] if d["kind"] == "intervention"]
+    assert all(d["carePlan"] == f"CarePlan/{plan['id']}" for d in interventions)
+
+
+def test_an_unknown_patient_has_no_summary(nurse: TestClient) -> None:
+    for path in ("/patients/nobody/care-summary", "/patients/nobody/due"):
+        response = nurse.get(path)
+        assert response.status_code == 404
+        assert response.json()["resourceType"] == "OperationOutcome"
