@@ -436,10 +436,23 @@ class ResourceRepository:
         if not subjects:
             return {}
         subject, date = search_reference.alias("subject"), search_date.alias("d")
+        types = {t for t, _i in subjects}
+        # One type (a ward's patients): the ids as one expanding parameter, because building an
+        # SQL expression per (type, id) pair cost more than the query itself.
+        in_subjects = (
+            and_(
+                subject.c.target_type == next(iter(types)),
+                subject.c.target_id.in_(
+                    bindparam("subject_ids", [i for _t, i in subjects], expanding=True)
+                ),
+            )
+            if len(types) == 1
+            else tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects))
+        )
         conditions = [
             subject.c.resource_type == resource_type,
             subject.c.param == subject_param,
-            tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects)),
+            in_subjects,
             date.c.param == date_param,
             ~resources.c.deleted,
         ]
@@ -513,6 +526,17 @@ class ResourceRepository:
                 "date_param": date_param,
                 "limit": limit,
             },
+        )
+        return [_stored(r) for r in rows]
+
+    def current_of_type(self, resource_type: str, ids: Sequence[str]) -> list[StoredVersion]:
+        """Current, not deleted versions of resources of one type by id, in one statement whose
+        id list is a single expanding parameter (a ward's care plans name a thousand goals and
+        tasks; building one SQL expression per id cost more than the query)."""
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            _CURRENT_OF_TYPE, {"resource_type": resource_type, "ids": list(dict.fromkeys(ids))}
         )
         return [_stored(r) for r in rows]
 
@@ -668,6 +692,18 @@ def _versions_query() -> Any:
 
 
 _NEWEST_WITH_TOKEN = _newest_with_token()
+
+
+def _current_of_type() -> Any:
+    return _versions_query().where(
+        resources.c.resource_type == bindparam("resource_type"),
+        resources.c.id.in_(bindparam("ids", expanding=True)),
+        resource_versions.c.version_id == resources.c.version_id,
+        ~resources.c.deleted,
+    )
+
+
+_CURRENT_OF_TYPE = _current_of_type()
 
 
 def _stored(row: Row[Any]) -> StoredVersion:
