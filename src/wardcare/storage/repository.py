@@ -42,6 +42,7 @@ from wardcare.storage.tables import (
     resource_versions,
     resources,
     search_date,
+    search_patient_code,
     search_patient_date,
     search_quantity,
     search_reference,
@@ -83,6 +84,9 @@ _WRITE_SQL = {
     " VALUES (:rid, :resource_type, :param, :value, :system, :code)",
     "search_patient_date": "INSERT INTO search_patient_date (rid, resource_type, patient_id, low)"
     " VALUES (:rid, :resource_type, :patient_id, :low)",
+    "search_patient_code": "INSERT INTO search_patient_code"
+    " (rid, resource_type, patient_id, system, code, sort_low, sort_high)"
+    " VALUES (:rid, :resource_type, :patient_id, :system, :code, :sort_low, :sort_high)",
     **{f"delete_{t.name}": f"DELETE FROM {t.name} WHERE rid = :rid" for t in INDEX_TABLES},
     "codes_in_window": "SELECT DISTINCT t.system, t.code FROM search_patient_date pd"
     " JOIN search_token t ON t.rid = pd.rid"
@@ -102,6 +106,11 @@ _PG_INDEX_INSERTS = (
     ("search_reference", "param, target_type, target_id", "text[], text[], text[]"),
     ("search_quantity", "param, value, system, code", "text[], float8[], text[], text[]"),
     ("search_patient_date", "patient_id, low", "text[], bigint[]"),
+    (
+        "search_patient_code",
+        "patient_id, system, code, sort_low, sort_high",
+        "text[], text[], text[], bigint[], bigint[]",
+    ),
 )
 
 
@@ -410,6 +419,20 @@ class ResourceRepository:
                 [{**common, "patient_id": p, "low": low} for p, low in _patient_dates(rows)],
             ),
             (
+                search_patient_code,
+                [
+                    {
+                        **common,
+                        "patient_id": p,
+                        "system": s,
+                        "code": c,
+                        "sort_low": lo,
+                        "sort_high": hi,
+                    }
+                    for p, s, c, lo, hi in _patient_codes(rows)
+                ],
+            ),
+            (
                 search_reference,
                 [
                     {**common, "param": p, "target_type": t, "target_id": i}
@@ -561,6 +584,9 @@ class ResourceRepository:
         return [_stored(r) for r in rows]
 
     def search(self, query: SearchQuery) -> SearchPage:
+        by_patient_code = search_sql.by_patient_code(query)
+        if by_patient_code is not None:
+            return self._search_by_patient_code(query, *by_patient_code)
         rids = search_sql.matching_rids(query).subquery()
         total = None
         if query.total != "none" or query.summary_count or query.count == 0:
@@ -580,6 +606,35 @@ class ResourceRepository:
         matches = [_stored(r) for r in page]
         included = self._includes(matches, query.includes, query.revincludes)
         return SearchPage(matches, included, total)
+
+    def _search_by_patient_code(
+        self, query: SearchQuery, matches: Any, order: list[Any]
+    ) -> SearchPage:
+        """A search driven by search_patient_code (see search_sql.by_patient_code): the page's
+        rids come from the index alone, then only that page's versions are read."""
+        total = None
+        if query.total != "none" or query.summary_count or query.count == 0:
+            total = self._conn.execute(
+                select(func.count()).select_from(matches.subquery())
+            ).scalar_one()
+        if query.summary_count or query.count == 0:
+            return SearchPage([], [], total)
+        rids = list(
+            self._conn.execute(
+                matches.order_by(*order).limit(query.count).offset(query.offset)
+            ).scalars()
+        )
+        found: dict[int, StoredVersion] = {}
+        if rids:
+            rows = self._conn.execute(
+                _versions_query().where(
+                    resources.c.rid.in_(rids),
+                    resource_versions.c.version_id == resources.c.version_id,
+                )
+            )
+            found = {row.rid: _stored(row) for row in rows}
+        page = [found[rid] for rid in rids if rid in found]
+        return SearchPage(page, self._includes(page, query.includes, query.revincludes), total)
 
     def _includes(
         self, matches: Sequence[StoredVersion], includes: list[Include], revincludes: list[Include]
@@ -680,6 +735,26 @@ def _patient_dates(rows: IndexRows) -> list[tuple[str, int]]:
     ]
 
 
+def _patient_codes(
+    rows: IndexRows,
+) -> list[tuple[str, str | None, str | None, int | None, int | None]]:
+    """(patient id, system, code, sort low, sort high) rows for search_patient_code: each of the
+    resource's `patient` references by each distinct `code` token, with the values a `_sort` on
+    `date` orders by (storage/search_sql.py: min low ascending, max high descending)."""
+    patients = [i for p, t, i in rows.references if p == "patient" and t == "Patient"]
+    tokens = [(s, c) for p, s, c in rows.tokens if p == "code"]
+    if not patients or not tokens:
+        return []
+    dates = [(low, high) for p, low, high in rows.dates if p == "date"]
+    low = min((d[0] for d in dates), default=None)
+    high = max((d[1] for d in dates), default=None)
+    return [
+        (patient, system, code, low, high)
+        for patient in dict.fromkeys(patients)
+        for system, code in dict.fromkeys(tokens)
+    ]
+
+
 def _index_arrays(rows: IndexRows) -> dict[str, list[Any]]:
     """Index rows as one array per column, the parameters of the PostgreSQL statement."""
     columns: dict[str, list[Any]] = {}
@@ -695,6 +770,11 @@ def _index_arrays(rows: IndexRows) -> dict[str, list[Any]]:
     quantities = [(p, float(v), s, c) for p, v, s, c in rows.quantities]
     add("search_quantity", ("param", "value", "system", "code"), quantities)
     add("search_patient_date", ("patient_id", "low"), _patient_dates(rows))
+    add(
+        "search_patient_code",
+        ("patient_id", "system", "code", "sort_low", "sort_high"),
+        _patient_codes(rows),
+    )
     return columns
 
 
