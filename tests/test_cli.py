@@ -86,7 +86,17 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
     )
     port = _free_port()
     server = subprocess.Popen(
-        [*WARDCARE, "serve", "--http-port", str(port), "--database", database],
+        # A free MLLP port too: 2575, the default, may be taken by another WardCare on this host.
+        [
+            *WARDCARE,
+            "serve",
+            "--http-port",
+            str(port),
+            "--mllp-port",
+            str(_free_port()),
+            "--database",
+            database,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
