@@ -171,11 +171,13 @@ def _sort_value(resource_type: str, key: SortKey) -> ColumnElement[Any]:
         column = resources.c.id
     else:
         table = _TABLE_FOR[key.param.type]
-        value_column = {
-            search_date.name: table.c.high if key.descending else table.c.low,
-            search_string.name: table.c.get("value_norm"),
-            search_token.name: table.c.get("code"),
-        }[table.name]
+        # Chosen by table, not built for every table first: a token table has no `low`
+        # (`_sort=status` was a 500).
+        if table.name == search_date.name:
+            value_column: ColumnElement[Any] = table.c.high if key.descending else table.c.low
+        else:
+            name = {search_string.name: "value_norm", search_token.name: "code"}[table.name]
+            value_column = table.c[name]
         agg = func.max if key.descending else func.min
         column = (
             select(agg(value_column))
