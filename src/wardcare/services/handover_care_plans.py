@@ -1,12 +1,12 @@
-"""The care-plan part of a handover, from standard FHIR R4 CarePlans.
+"""The care-plan part of a handover: each active plan's problem and what is overdue on it.
 
-Until the care-planning work's `care_summary` lands, this reads what any FHIR CarePlan carries:
-the problem (`title`, else `description`, else `addresses[].display`), and as overdue the
-planned activities whose scheduled period ended before the data time without being completed
-(R4 CarePlan.activity.detail.scheduled[x], status not completed/cancelled/stopped/
-entered-in-error), plus due-list entries of other kinds than assessments (interventions the
-care-planning work adds to the due list) that are overdue. This is the one module to point at
-`care_summary` later: the sheet only needs `care_problems`.
+WardCare's own plans come with their timed work from the due list (`care_plan_work.PlanWork`,
+read in the sheet's one snapshot): each intervention with an overdue occurrence, and a review
+that is overdue, is printed under its plan's problem, so a missed "reposition every 2 hours"
+reaches the next shift (hazard H15). A CarePlan written by another system is read for what any
+FHIR R4 CarePlan carries: the problem (`title`, else `description`, else
+`addresses[].display`) and, as overdue, planned activities whose scheduled period ended before
+the data time without being completed (CarePlan.activity.detail.scheduled[x]).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from wardcare.domain.local_time import duration_words
 from wardcare.domain.schedule import DueState
 from wardcare.fhir.dates import InvalidDate, date_range, from_micros
 from wardcare.handover.model import CareProblem
+from wardcare.services.care_plan_work import PlanWork
 from wardcare.services.due_list import DueItem
 
 _FINISHED = frozenset({"completed", "cancelled", "stopped", "entered-in-error"})
@@ -68,19 +69,48 @@ def _overdue_interventions(items: Sequence[DueItem]) -> list[str]:
     return lines
 
 
-def care_problems(
-    plans: Sequence[dict[str, Any]], due_items: Sequence[DueItem], *, now: datetime
-) -> tuple[CareProblem, ...]:
-    """Active plans with their overdue activities; overdue interventions from the due list that
-    no plan claims are listed under their own heading so none is dropped."""
-    problems = [
-        CareProblem(
-            problem_of(plan),
-            detail=str(plan.get("description", "")) if plan.get("title") else "",
-            overdue=tuple(_overdue_activities(plan, now)),
+def _overdue_work(work: PlanWork) -> list[str]:
+    lines = []
+    for intervention in work.interventions:
+        overdue = [o for o in intervention.occurrences if o.state is DueState.OVERDUE]
+        if not overdue:
+            continue
+        oldest = overdue[0].overdue_by
+        line = (
+            f"{intervention.title}: overdue by {duration_words(oldest)}"
+            if oldest
+            else (f"{intervention.title}: overdue")
         )
-        for plan in plans
-    ]
+        if len(overdue) > 1:
+            line += f" ({len(overdue)} times missed)"
+        lines.append(line)
+    if work.review_state is DueState.OVERDUE:
+        lines.append("Plan review: overdue")
+    return lines
+
+
+def care_problems(
+    plans: Sequence[dict[str, Any]],
+    due_items: Sequence[DueItem],
+    *,
+    now: datetime,
+    plan_work: Sequence[PlanWork] = (),
+) -> tuple[CareProblem, ...]:
+    """Active plans with their overdue work; overdue due-list entries that no plan claims are
+    listed under their own heading so none is dropped."""
+    work_by_id = {str(w.plan.get("id")): w for w in plan_work}
+    problems = []
+    for plan in plans:
+        work = work_by_id.get(str(plan.get("id")))
+        problems.append(
+            CareProblem(
+                problem_of(plan),
+                detail=str(plan.get("description", "")) if plan.get("title") else "",
+                overdue=tuple(
+                    _overdue_work(work) if work is not None else _overdue_activities(plan, now)
+                ),
+            )
+        )
     loose = _overdue_interventions(due_items)
     if loose:
         problems.append(CareProblem("Interventions overdue", overdue=tuple(loose)))

@@ -94,7 +94,12 @@ def bed_block(
         news2=present.news2_summary(news2_item, records.news2.get(pid, []), now=now, trend=TREND),
         due=present.due_lines(items, now=now),
         flags=present.risk_flags(records.latest, pid, ctx.catalog),
-        care=care_problems(records.care_plans.get(pid, []), items, now=now),
+        care=care_problems(
+            records.care_plans.get(pid, []),
+            items,
+            now=now,
+            plan_work=entry.care_plans if entry else (),
+        ),
         escalations=present.escalation_lines(records.escalations.get(pid, [])),
         note=present.sbar_note(records.notes.get(pid)),
     )
