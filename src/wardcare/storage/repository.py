@@ -36,6 +36,7 @@ from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.fhir.search_query import Include, SearchQuery
 from wardcare.fhir.versions import StoredVersion
 from wardcare.storage import search_sql
+from wardcare.storage.recent_by_code import RECENT_RIDS
 from wardcare.storage.tables import (
     INDEX_TABLES,
     conditional_claims,
@@ -596,6 +597,42 @@ class ResourceRepository:
         )
         return [_stored(r) for r in rows]
 
+    def recent_with_codes(
+        self,
+        resource_type: str,
+        *,
+        patient_id: str,
+        tokens: Sequence[tuple[str, str]],
+        after: int,
+        until: int,
+        limit: int,
+        offset: int = 0,
+    ) -> list[StoredVersion]:
+        """A page of one patient's current resources with any of the (system, code) tokens and
+        a `date` range ending after `after` and starting at or before `until`, newest
+        first: the search `patient&code&date=gt&date=le&_sort=-date` as a fixed statement
+        (storage/recent_by_code.py), for hot paths such as NEWS2 from vital signs."""
+        rids = list(
+            self._conn.execute(
+                RECENT_RIDS,
+                {
+                    "resource_type": resource_type,
+                    "patient_id": patient_id,
+                    "tokens": list(tokens),
+                    "codes": sorted({c for _s, c in tokens}),
+                    "systems": sorted({s for s, _c in tokens}),
+                    "after": after,
+                    "until": until,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            ).scalars()
+        )
+        if not rids:
+            return []
+        found = {r.rid: _stored(r) for r in self._conn.execute(_CURRENT_BY_RID, {"rids": rids})}
+        return [found[rid] for rid in rids if rid in found]
+
     def current_of_type(self, resource_type: str, ids: Sequence[str]) -> list[StoredVersion]:
         """Current, not deleted versions of resources of one type by id, in one statement whose
         id list is a single expanding parameter (a ward's care plans name a thousand goals and
@@ -858,6 +895,10 @@ def _current_of_type() -> Any:
 
 
 _CURRENT_OF_TYPE = _current_of_type()
+_CURRENT_BY_RID = _versions_query().where(
+    resources.c.rid.in_(bindparam("rids", expanding=True)),
+    resource_versions.c.version_id == resources.c.version_id,
+)
 
 
 def _stored(row: Row[Any]) -> StoredVersion:
