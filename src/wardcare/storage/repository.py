@@ -36,6 +36,7 @@ from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.fhir.search_query import Include, SearchQuery
 from wardcare.fhir.versions import StoredVersion
 from wardcare.storage import search_sql
+from wardcare.storage.fixed_lookups import SUBJECT_WITH_CODES, WITH_TOKEN
 from wardcare.storage.recent_by_code import RECENT_RIDS
 from wardcare.storage.tables import (
     INDEX_TABLES,
@@ -592,6 +593,49 @@ class ResourceRepository:
                 "system": system,
                 "code": code,
                 "date_param": date_param,
+                "limit": limit,
+            },
+        )
+        return [_stored(r) for r in rows]
+
+    def with_token(
+        self, resource_type: str, *, param: str, system: str, code: str, limit: int = 1
+    ) -> list[StoredVersion]:
+        """Current resources whose `param` has the token system|code, in rid order: the search
+        `{param}={system}|{code}&_count={limit}` (storage/fixed_lookups.py)."""
+        rows = self._conn.execute(
+            WITH_TOKEN,
+            {
+                "resource_type": resource_type,
+                "param": param,
+                "system": system,
+                "code": code,
+                "limit": limit,
+            },
+        )
+        return [_stored(r) for r in rows]
+
+    def for_subject_with_codes(
+        self,
+        resource_type: str,
+        *,
+        subject_param: str,
+        subject: tuple[str, str],
+        token_param: str,
+        codes: Sequence[str],
+        limit: int,
+    ) -> list[StoredVersion]:
+        """Current resources about one subject whose `token_param` has any of `codes` (any
+        system), in rid order: the search `{subject_param}={type}/{id}&{token_param}=a,b`."""
+        rows = self._conn.execute(
+            SUBJECT_WITH_CODES,
+            {
+                "resource_type": resource_type,
+                "subject_param": subject_param,
+                "target_type": subject[0],
+                "target_id": subject[1],
+                "token_param": token_param,
+                "codes": list(codes),
                 "limit": limit,
             },
         )
