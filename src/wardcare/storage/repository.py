@@ -66,6 +66,10 @@ _WRITE_SQL = {
     "insert_resource": "INSERT INTO resources"
     " (resource_type, id, version_id, last_updated, deleted)"
     " VALUES (:resource_type, :id, :version_id, :last_updated, :deleted) RETURNING rid",
+    "insert_resource_if_new": "INSERT INTO resources"
+    " (resource_type, id, version_id, last_updated, deleted)"
+    " VALUES (:resource_type, :id, :version_id, :last_updated, :deleted)"
+    " ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid",
     "insert_version": "INSERT INTO resource_versions"
     " (rid, version_id, resource_type, last_updated, method, content)"
     " VALUES (:rid, :version_id, :resource_type, :last_updated, :method, :content)",
@@ -238,7 +242,7 @@ class ResourceRepository:
         """Store version 1 of a new resource under the given id.
 
         A server-assigned UUID cannot collide, so only a client-chosen id (update as create)
-        pays for the savepoint that turns a duplicate into a clean CONFLICT.
+        pays for the check that turns a duplicate into a clean CONFLICT.
         """
         resource_type = resource["resourceType"]
         row = {
@@ -254,15 +258,15 @@ class ResourceRepository:
             return self._write_version(
                 self._insert_resource(row), resource, resource_id, 1, now, method
             )
-        duplicate = self._conn.dialect.loaded_dbapi.IntegrityError
-        try:
-            with self._conn.begin_nested():
-                rid = self._insert_resource(row)
-        except duplicate as exc:
-            raise errors.error(
-                Category.CONFLICT, f"{resource_type}/{resource_id} already exists"
-            ) from exc
-        return self._write_version(rid, resource, resource_id, 1, now, method)
+        # ON CONFLICT DO NOTHING instead of a savepoint around a failing INSERT: no row back
+        # means the id is taken (on PostgreSQL after a concurrent inserter commits), and the
+        # transaction stays usable without the two extra statements a savepoint costs.
+        cursor = self._driver()
+        cursor.execute(self._sql["insert_resource_if_new"], row)
+        inserted = cursor.fetchone()
+        if inserted is None:
+            raise errors.error(Category.CONFLICT, f"{resource_type}/{resource_id} already exists")
+        return self._write_version(inserted[0], resource, resource_id, 1, now, method)
 
     def new_version(
         self,
