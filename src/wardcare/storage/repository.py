@@ -192,12 +192,9 @@ class ResourceRepository:
                 .where(resources.c.resource_type == resource_type, resources.c.id == resource_id)
                 .with_for_update()
             )
-        query = _versions_query().where(
-            resources.c.resource_type == resource_type,
-            resources.c.id == resource_id,
-            resource_versions.c.version_id == resources.c.version_id,
-        )
-        row = self._conn.execute(query).first()
+        row = self._conn.execute(
+            _CURRENT, {"resource_type": resource_type, "id": resource_id}
+        ).first()
         return _stored(row) if row else None
 
     def version(
@@ -943,6 +940,13 @@ def _current_of_type() -> Any:
 
 
 _CURRENT_OF_TYPE = _current_of_type()
+# Read on nearly every write (the resource being updated, the patient of an assessment): built
+# once, so a read does not pay for building and cache-keying the statement again.
+_CURRENT = _versions_query().where(
+    resources.c.resource_type == bindparam("resource_type"),
+    resources.c.id == bindparam("id"),
+    resource_versions.c.version_id == resources.c.version_id,
+)
 _CURRENT_BY_RID = _versions_query().where(
     resources.c.rid.in_(bindparam("rids", expanding=True)),
     resource_versions.c.version_id == resources.c.version_id,
