@@ -161,6 +161,23 @@ def test_a_response_for_a_patient_who_does_not_exist_is_unprocessable(client: Te
     assert "does not exist" in answer.json()["issue"][0]["diagnostics"]
 
 
+def test_a_response_for_a_patient_who_does_not_exist_stores_nothing(
+    client: TestClient,
+) -> None:
+    # The patient is checked inside the write transaction: its failure rolls everything back.
+    kinds = ("QuestionnaireResponse", "Observation", "Provenance", "Task", "CarePlan")
+
+    def counts() -> list[int]:
+        return [client.get(f"/fhir/{kind}").json()["total"] for kind in kinds]
+
+    before = counts()
+    answer = client.post("/fhir/QuestionnaireResponse", json=news2_response("no-such-patient"))
+    assert answer.status_code == 422
+    assert answer.json()["issue"][0]["expression"] == ["QuestionnaireResponse.subject"]
+    assert counts() == before
+    assert before[0] == 0
+
+
 def test_an_in_progress_response_is_stored_without_a_score(
     client: TestClient, patient_id: str
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from wardcare.domain import nhs_number
 from wardcare.domain.actor import Actor
 from wardcare.hl7v2.adt_to_fhir import Place, location_id, location_resource
@@ -18,17 +20,15 @@ LOCATION_CODE = "http://wardcare.org/fhir/Id/location-code"
 
 
 def find_patient(tx: Transaction, ctx: AppContext, keys: PatientKeys) -> dict[str, Any] | None:
-    """Matched by NHS number, else by a local hospital number (issue 5)."""
-    if keys.nhs_number:
-        found = hl7_inbound.find_one(
-            tx, ctx, "Patient", [("identifier", f"{nhs_number.SYSTEM}|{keys.nhs_number}")]
-        )
-        if found:
-            return found
-    for mrn in keys.mrns:
-        found = hl7_inbound.find_one(tx, ctx, "Patient", [("identifier", f"{MRN_SYSTEM}|{mrn}")])
-        if found:
-            return found
+    """Matched by NHS number, else by a local hospital number (issue 5): the search
+    `Patient?identifier=system|value`, through the store's fixed statement (every message)."""
+    wanted = [(nhs_number.SYSTEM, keys.nhs_number)] if keys.nhs_number else []
+    wanted += [(MRN_SYSTEM, mrn) for mrn in keys.mrns]
+    for system, value in wanted:
+        found = tx.resources.with_token("Patient", param="identifier", system=system, code=value)
+        if found and found[0].content:
+            patient: dict[str, Any] = orjson.loads(found[0].content)
+            return patient
     return None
 
 

@@ -43,7 +43,18 @@ _MAX_PLANS = 200
 def open_plans(
     tx: Transaction, ctx: AppContext, patient: str
 ) -> list[tuple[StoredVersion, dict[str, Any]]]:
-    """The patient's open CarePlans (draft, active, on hold), with their content."""
+    """The patient's open CarePlans (draft, active, on hold), with their content: the search
+    `patient={patient}&status=...` (asked for every stored result, so a fixed statement)."""
+    if patient.startswith("Patient/") and "/" not in patient[len("Patient/") :]:
+        found = tx.resources.for_subject_with_codes(
+            "CarePlan",
+            subject_param="patient",
+            subject=("Patient", patient[len("Patient/") :]),
+            token_param="status",
+            codes=sorted(OPEN_PLAN_STATUSES),
+            limit=_MAX_PLANS,
+        )
+        return [(v, orjson.loads(v.content)) for v in found if v.content]
     query = parse_search(
         "CarePlan",
         [("patient", patient), ("status", ",".join(sorted(OPEN_PLAN_STATUSES)))],

@@ -20,8 +20,7 @@ from wardcare.domain import news2
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import from_news2
 from wardcare.fhir import codes
-from wardcare.fhir.dates import from_micros, instant
-from wardcare.fhir.search_query import parse_search
+from wardcare.fhir.dates import date_range, from_micros, instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, spo2_scale_setting
 from wardcare.services import assessment_results, care_plan_proposals, escalation
@@ -42,6 +41,9 @@ _PARAMETERS_BY_TOKEN: dict[tuple[str | None, str | None], tuple[news2.Parameter,
     (codes.SNOMED, codes.ACVPU_FINDING): (_P.CONSCIOUSNESS,),
 }
 _PAGE = 16
+_INPUT_TOKENS = tuple(
+    (system, code) for system, _bar, code in (c.partition("|") for c in INPUT_CODES)
+)
 _MAX_READINGS = 480
 
 
@@ -62,26 +64,23 @@ def latest_set(tx: Transaction, ctx: AppContext, *, patient: str, at: int) -> Vi
     window = _window(ctx)
     since = instant(from_micros(at - int(window.total_seconds() * 1_000_000)))
     until = instant(from_micros(at))
-    query = parse_search(
-        "Observation",
-        [
-            ("patient", patient),
-            ("code", ",".join(INPUT_CODES)),
-            ("date", f"gt{since}"),
-            ("date", f"le{until}"),
-            ("_sort", "-date"),
-        ],
-        ctx.search_parameters,
-        default_count=_PAGE,
-        max_count=_PAGE,
-    )
-    query.total = "none"
     latest: dict[news2.Parameter, tuple[Any, str, int]] = {}
     encounter = None
+    offset = 0
     # Newest first, a page at a time: a monitor that sends a reading a minute fills the window
-    # with hundreds, but the latest of each parameter is almost always on the first page.
-    while query.offset < _MAX_READINGS and len(latest) < len(news2.Parameter):
-        page = tx.resources.search(query).matches
+    # with hundreds, but the latest of each parameter is almost always on the first page. The
+    # page is the search patient&code=INPUT_CODES&date=gt{since}&date=le{until}&_sort=-date,
+    # asked through the store's fixed statement (building the search per call cost more).
+    while offset < _MAX_READINGS and len(latest) < len(news2.Parameter):
+        page = tx.resources.recent_with_codes(
+            "Observation",
+            patient_id=patient.split("/", 1)[1],
+            tokens=_INPUT_TOKENS,
+            after=date_range(since)[1],
+            until=date_range(until)[1],
+            limit=_PAGE,
+            offset=offset,
+        )
         for stored in page:
             observation = orjson.loads(stored.content or b"{}")
             when = effective_range(observation)
@@ -94,7 +93,7 @@ def latest_set(tx: Transaction, ctx: AppContext, *, patient: str, at: int) -> Vi
                     encounter = encounter or observation.get("encounter", {}).get("reference")
         if len(page) < _PAGE:
             break
-        query.offset += _PAGE
+        offset += _PAGE
     value = {p: v[0] for p, v in latest.items()}
     vitals = news2.VitalSigns(
         respiration_rate=value.get(news2.Parameter.RESPIRATION_RATE),

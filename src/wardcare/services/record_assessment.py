@@ -88,6 +88,7 @@ def extract(ctx: AppContext, *, actor: Actor, response: Any) -> dict[str, Any]:
         )
     prepared = _prepare(ctx, loaded, response)
     with ctx.uow.read() as tx:
+        _check_patient(tx, prepared)
         outcome, scale = _score(tx, ctx, prepared)
     response_ref = f"QuestionnaireResponse/{response.get('id') or 'unsaved'}"
     resources = _observations(prepared, outcome, scale, response_ref)
@@ -113,11 +114,17 @@ def _prepare(ctx: AppContext, loaded: LoadedTemplate, response: dict[str, Any]) 
             "An assessment is about a patient: subject must be Patient/id",
             "QuestionnaireResponse.subject",
         )
-    with ctx.uow.read() as tx:
-        patient = tx.resources.current("Patient", subject.split("/", 1)[1])
-    if patient is None or patient.deleted:
-        raise errors.unprocessable(f"{subject} does not exist", "QuestionnaireResponse.subject")
     return _Prepared(loaded, response, answers, paths, subject)
+
+
+def _check_patient(tx: Transaction, prepared: _Prepared) -> None:
+    """The patient must exist: checked first inside the transaction that stores (or extracts)
+    the response, rather than in a read transaction of its own before it."""
+    patient = tx.resources.current("Patient", prepared.patient.split("/", 1)[1])
+    if patient is None or patient.deleted:
+        raise errors.unprocessable(
+            f"{prepared.patient} does not exist", "QuestionnaireResponse.subject"
+        )
 
 
 def _text(loaded: LoadedTemplate, link_id: str) -> str:
@@ -275,6 +282,7 @@ def _store(
 ) -> RecordedAssessment:
     """One transaction, one Provenance: the response and everything derived from it were
     written together by one person, so one Provenance names them all."""
+    _check_patient(tx, prepared)
     outcome, scale = _score(tx, ctx, prepared)
     response = dict(prepared.response)
     response["questionnaire"] = prepared.loaded.template.canonical

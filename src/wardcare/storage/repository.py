@@ -36,6 +36,8 @@ from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.fhir.search_query import Include, SearchQuery
 from wardcare.fhir.versions import StoredVersion
 from wardcare.storage import search_sql
+from wardcare.storage.fixed_lookups import SUBJECT_WITH_CODES, WITH_TOKEN
+from wardcare.storage.recent_by_code import RECENT_RIDS
 from wardcare.storage.tables import (
     INDEX_TABLES,
     conditional_claims,
@@ -64,6 +66,10 @@ _WRITE_SQL = {
     "insert_resource": "INSERT INTO resources"
     " (resource_type, id, version_id, last_updated, deleted)"
     " VALUES (:resource_type, :id, :version_id, :last_updated, :deleted) RETURNING rid",
+    "insert_resource_if_new": "INSERT INTO resources"
+    " (resource_type, id, version_id, last_updated, deleted)"
+    " VALUES (:resource_type, :id, :version_id, :last_updated, :deleted)"
+    " ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid",
     "insert_version": "INSERT INTO resource_versions"
     " (rid, version_id, resource_type, last_updated, method, content)"
     " VALUES (:rid, :version_id, :resource_type, :last_updated, :method, :content)",
@@ -186,12 +192,9 @@ class ResourceRepository:
                 .where(resources.c.resource_type == resource_type, resources.c.id == resource_id)
                 .with_for_update()
             )
-        query = _versions_query().where(
-            resources.c.resource_type == resource_type,
-            resources.c.id == resource_id,
-            resource_versions.c.version_id == resources.c.version_id,
-        )
-        row = self._conn.execute(query).first()
+        row = self._conn.execute(
+            _CURRENT, {"resource_type": resource_type, "id": resource_id}
+        ).first()
         return _stored(row) if row else None
 
     def version(
@@ -236,7 +239,7 @@ class ResourceRepository:
         """Store version 1 of a new resource under the given id.
 
         A server-assigned UUID cannot collide, so only a client-chosen id (update as create)
-        pays for the savepoint that turns a duplicate into a clean CONFLICT.
+        pays for the check that turns a duplicate into a clean CONFLICT.
         """
         resource_type = resource["resourceType"]
         row = {
@@ -252,15 +255,15 @@ class ResourceRepository:
             return self._write_version(
                 self._insert_resource(row), resource, resource_id, 1, now, method
             )
-        duplicate = self._conn.dialect.loaded_dbapi.IntegrityError
-        try:
-            with self._conn.begin_nested():
-                rid = self._insert_resource(row)
-        except duplicate as exc:
-            raise errors.error(
-                Category.CONFLICT, f"{resource_type}/{resource_id} already exists"
-            ) from exc
-        return self._write_version(rid, resource, resource_id, 1, now, method)
+        # ON CONFLICT DO NOTHING instead of a savepoint around a failing INSERT: no row back
+        # means the id is taken (on PostgreSQL after a concurrent inserter commits), and the
+        # transaction stays usable without the two extra statements a savepoint costs.
+        cursor = self._driver()
+        cursor.execute(self._sql["insert_resource_if_new"], row)
+        inserted = cursor.fetchone()
+        if inserted is None:
+            raise errors.error(Category.CONFLICT, f"{resource_type}/{resource_id} already exists")
+        return self._write_version(inserted[0], resource, resource_id, 1, now, method)
 
     def new_version(
         self,
@@ -596,6 +599,85 @@ class ResourceRepository:
         )
         return [_stored(r) for r in rows]
 
+    def with_token(
+        self, resource_type: str, *, param: str, system: str, code: str, limit: int = 1
+    ) -> list[StoredVersion]:
+        """Current resources whose `param` has the token system|code, in rid order: the search
+        `{param}={system}|{code}&_count={limit}` (storage/fixed_lookups.py)."""
+        rows = self._conn.execute(
+            WITH_TOKEN,
+            {
+                "resource_type": resource_type,
+                "param": param,
+                "system": system,
+                "code": code,
+                "limit": limit,
+            },
+        )
+        return [_stored(r) for r in rows]
+
+    def for_subject_with_codes(
+        self,
+        resource_type: str,
+        *,
+        subject_param: str,
+        subject: tuple[str, str],
+        token_param: str,
+        codes: Sequence[str],
+        limit: int,
+    ) -> list[StoredVersion]:
+        """Current resources about one subject whose `token_param` has any of `codes` (any
+        system), in rid order: the search `{subject_param}={type}/{id}&{token_param}=a,b`."""
+        rows = self._conn.execute(
+            SUBJECT_WITH_CODES,
+            {
+                "resource_type": resource_type,
+                "subject_param": subject_param,
+                "target_type": subject[0],
+                "target_id": subject[1],
+                "token_param": token_param,
+                "codes": list(codes),
+                "limit": limit,
+            },
+        )
+        return [_stored(r) for r in rows]
+
+    def recent_with_codes(
+        self,
+        resource_type: str,
+        *,
+        patient_id: str,
+        tokens: Sequence[tuple[str, str]],
+        after: int,
+        until: int,
+        limit: int,
+        offset: int = 0,
+    ) -> list[StoredVersion]:
+        """A page of one patient's current resources with any of the (system, code) tokens and
+        a `date` range ending after `after` and starting at or before `until`, newest
+        first: the search `patient&code&date=gt&date=le&_sort=-date` as a fixed statement
+        (storage/recent_by_code.py), for hot paths such as NEWS2 from vital signs."""
+        rids = list(
+            self._conn.execute(
+                RECENT_RIDS,
+                {
+                    "resource_type": resource_type,
+                    "patient_id": patient_id,
+                    "tokens": list(tokens),
+                    "codes": sorted({c for _s, c in tokens}),
+                    "systems": sorted({s for s, _c in tokens}),
+                    "after": after,
+                    "until": until,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            ).scalars()
+        )
+        if not rids:
+            return []
+        found = {r.rid: _stored(r) for r in self._conn.execute(_CURRENT_BY_RID, {"rids": rids})}
+        return [found[rid] for rid in rids if rid in found]
+
     def current_of_type(self, resource_type: str, ids: Sequence[str]) -> list[StoredVersion]:
         """Current, not deleted versions of resources of one type by id, in one statement whose
         id list is a single expanding parameter (a ward's care plans name a thousand goals and
@@ -858,6 +940,17 @@ def _current_of_type() -> Any:
 
 
 _CURRENT_OF_TYPE = _current_of_type()
+# Read on nearly every write (the resource being updated, the patient of an assessment): built
+# once, so a read does not pay for building and cache-keying the statement again.
+_CURRENT = _versions_query().where(
+    resources.c.resource_type == bindparam("resource_type"),
+    resources.c.id == bindparam("id"),
+    resource_versions.c.version_id == resources.c.version_id,
+)
+_CURRENT_BY_RID = _versions_query().where(
+    resources.c.rid.in_(bindparam("rids", expanding=True)),
+    resource_versions.c.version_id == resources.c.version_id,
+)
 
 
 def _stored(row: Row[Any]) -> StoredVersion:
