@@ -152,20 +152,21 @@ def _documented(tx: Transaction, task_ids: list[str], now: datetime) -> dict[str
     lookback window (and a night shift before it), from the indexes alone; one marked
     entered-in-error counts as never documented."""
     found: dict[str, list[Documented]] = {}
-    outcomes = {o.value for o in Outcome}
+    outcomes = {o.value: o for o in Outcome}  # a dict lookup: Outcome(code) costs ten times more
+    minute = 60_000_000
     for row in occurrences_for_each(
         tx.connection,
         parent_ids=task_ids,
         since=to_micros(now - LOOKBACK - timedelta(hours=13)),
         outcome_system=CARE_PLANNING,
     ):
-        if row.status == "entered-in-error" or row.outcome not in outcomes:
+        outcome = outcomes.get(row.outcome or "")
+        if row.status == "entered-in-error" or outcome is None:
             continue
         # Due times are whole minutes; an end written to the second covers its whole second.
-        minute = 60_000_000
         slot = from_micros(row.answers - row.answers % minute) if row.answers is not None else None
         found.setdefault(row.parent_id, []).append(
-            Documented(from_micros(row.performed), Outcome(row.outcome), slot)
+            Documented(from_micros(row.performed), outcome, slot)
         )
     return found
 
