@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import orjson
-
 from wardcare.domain.intervention_schedule import (
     LOOKBACK,
     Documented,
@@ -39,10 +37,13 @@ from wardcare.fhir.intervention_timing import task_timing, timing_from_fhir
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services.context import AppContext
+from wardcare.services.parsed_resources import ParsedResources
 from wardcare.storage.occurrence_index import occurrences_for_each
 from wardcare.storage.unit_of_work import Transaction
 
 _MAX_ROWS = 10_000
+# Plans, goals and Tasks change only by a new version; the due list re-reads them every request.
+_PARSED = ParsedResources()
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def active_plans(
     works: dict[str, list[PlanWork]] = {}
     wanted: list[tuple[str, str]] = []
     for stored in plans:
-        plan = orjson.loads(stored.content or b"{}")
+        plan = _PARSED.parse(stored.content or b"{}")
         template_id = plan_template_id(plan)
         if template_id is None:
             continue
@@ -109,7 +110,7 @@ def active_plans(
             for i in _ids([a.get("reference") for a in plan.get("activity", ())], "Task")
         ]
     linked = {
-        (v.resource_type, v.id): orjson.loads(v.content)
+        (v.resource_type, v.id): _PARSED.parse(v.content)
         for kind in ("Goal", "Task")
         for v in tx.resources.current_of_type(kind, [i for k, i in wanted if k == kind])
         if v.content
