@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -505,67 +506,31 @@ class ResourceRepository:
         query: the ward's due list asks this once per assessment, not once per bed."""
         if not subjects:
             return {}
-        subject, date = search_reference.alias("subject"), search_date.alias("d")
         types = {t for t, _i in subjects}
-        # One type (a ward's patients): the ids as one expanding parameter, because building an
-        # SQL expression per (type, id) pair cost more than the query itself.
-        in_subjects = (
-            and_(
-                subject.c.target_type == next(iter(types)),
-                subject.c.target_id.in_(
-                    bindparam("subject_ids", [i for _t, i in subjects], expanding=True)
-                ),
-            )
-            if len(types) == 1
-            else tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects))
+        # One statement per shape, built once with every value a bound parameter: building the
+        # SQL expression per call cost more than the query (the due list asks six times).
+        statement = _latest_for_each(
+            len(types) == 1,
+            token is not None,
+            token is not None and token[1] is not None,
+            reference is not None,
         )
-        conditions = [
-            subject.c.resource_type == resource_type,
-            subject.c.param == subject_param,
-            in_subjects,
-            date.c.param == date_param,
-            ~resources.c.deleted,
-        ]
-        joined = subject.join(date, date.c.rid == subject.c.rid).join(
-            resources, resources.c.rid == subject.c.rid
-        )
+        values: dict[str, Any] = {
+            "resource_type": resource_type,
+            "subject_param": subject_param,
+            "date_param": date_param,
+        }
+        if len(types) == 1:
+            values["subject_type"] = next(iter(types))
+            values["subject_ids"] = [i for _t, i in subjects]
+        else:
+            values["subjects"] = list(subjects)
         if token is not None:
-            joined = joined.join(search_token, search_token.c.rid == subject.c.rid)
-            param, system, code = token
-            conditions += [search_token.c.param == param, search_token.c.code == code]
-            if system is not None:
-                conditions.append(search_token.c.system == system)
+            values["token_param"], values["token_system"], values["token_code"] = token
         if reference is not None:
-            target = search_reference.alias("target")
-            joined = joined.join(target, target.c.rid == subject.c.rid)
-            param, target_type, ids = reference
-            conditions += [
-                target.c.param == param,
-                target.c.target_type == target_type,
-                target.c.target_id.in_(list(ids)),
-            ]
-        ranked = (
-            select(
-                subject.c.rid,
-                subject.c.target_type,
-                subject.c.target_id,
-                func.row_number()
-                .over(
-                    partition_by=(subject.c.target_type, subject.c.target_id),
-                    order_by=(date.c.low.desc(), subject.c.rid.desc()),
-                )
-                .label("rank"),
-            )
-            .select_from(joined)
-            .where(*conditions)
-            .subquery()
-        )
-        rows = self._conn.execute(
-            _versions_query()
-            .add_columns(ranked.c.target_type.label("s_type"), ranked.c.target_id.label("s_id"))
-            .join(ranked, ranked.c.rid == resources.c.rid)
-            .where(ranked.c.rank == 1, resource_versions.c.version_id == resources.c.version_id)
-        )
+            values["ref_param"], values["ref_type"], ids = reference
+            values["ref_ids"] = list(ids)
+        rows = self._conn.execute(statement, values)
         return {(row.s_type, row.s_id): _stored(row) for row in rows}
 
     def newest_with_token(
@@ -951,6 +916,72 @@ _CURRENT_BY_RID = _versions_query().where(
     resources.c.rid.in_(bindparam("rids", expanding=True)),
     resource_versions.c.version_id == resources.c.version_id,
 )
+
+
+@lru_cache(maxsize=16)
+def _latest_for_each(one_type: bool, token: bool, token_system: bool, reference: bool) -> Any:
+    """`ResourceRepository.latest_for_each`'s statement for one shape of question."""
+    subject, date = search_reference.alias("subject"), search_date.alias("d")
+    # One type (a ward's patients): the ids as one expanding parameter, because building an
+    # SQL expression per (type, id) pair cost more than the query itself.
+    in_subjects = (
+        and_(
+            subject.c.target_type == bindparam("subject_type"),
+            subject.c.target_id.in_(bindparam("subject_ids", expanding=True)),
+        )
+        if one_type
+        else tuple_(subject.c.target_type, subject.c.target_id).in_(
+            bindparam("subjects", expanding=True)
+        )
+    )
+    conditions = [
+        subject.c.resource_type == bindparam("resource_type"),
+        subject.c.param == bindparam("subject_param"),
+        in_subjects,
+        date.c.param == bindparam("date_param"),
+        ~resources.c.deleted,
+    ]
+    joined = subject.join(date, date.c.rid == subject.c.rid).join(
+        resources, resources.c.rid == subject.c.rid
+    )
+    if token:
+        joined = joined.join(search_token, search_token.c.rid == subject.c.rid)
+        conditions += [
+            search_token.c.param == bindparam("token_param"),
+            search_token.c.code == bindparam("token_code"),
+        ]
+        if token_system:
+            conditions.append(search_token.c.system == bindparam("token_system"))
+    if reference:
+        target = search_reference.alias("target")
+        joined = joined.join(target, target.c.rid == subject.c.rid)
+        conditions += [
+            target.c.param == bindparam("ref_param"),
+            target.c.target_type == bindparam("ref_type"),
+            target.c.target_id.in_(bindparam("ref_ids", expanding=True)),
+        ]
+    ranked = (
+        select(
+            subject.c.rid,
+            subject.c.target_type,
+            subject.c.target_id,
+            func.row_number()
+            .over(
+                partition_by=(subject.c.target_type, subject.c.target_id),
+                order_by=(date.c.low.desc(), subject.c.rid.desc()),
+            )
+            .label("rank"),
+        )
+        .select_from(joined)
+        .where(*conditions)
+        .subquery()
+    )
+    return (
+        _versions_query()
+        .add_columns(ranked.c.target_type.label("s_type"), ranked.c.target_id.label("s_id"))
+        .join(ranked, ranked.c.rid == resources.c.rid)
+        .where(ranked.c.rank == 1, resource_versions.c.version_id == resources.c.version_id)
+    )
 
 
 def _stored(row: Row[Any]) -> StoredVersion:
