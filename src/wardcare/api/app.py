@@ -14,6 +14,7 @@ from starlette.responses import Response
 from wardcare import __version__, errors
 from wardcare.api import fhir_routes, patient_routes, ward_routes
 from wardcare.api.fhir_responses import error_response
+from wardcare.api.security import install_security
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
 from wardcare.services.template_publishing import publish_questionnaires
@@ -27,6 +28,7 @@ def create_app(context: AppContext) -> FastAPI:
         # Every assessment template is published as a Questionnaire before the first request.
         publish_questionnaires(context)
         yield
+        audit_trail.close()  # everything audited so far is stored before the process ends
 
     app = FastAPI(
         lifespan=lifespan,
@@ -35,6 +37,7 @@ def create_app(context: AppContext) -> FastAPI:
         description="Nursing documentation and care planning: FHIR R4 API",
     )
     app.state.context = context
+    audit_trail = install_security(app, context)
     app.include_router(fhir_routes.router)
     app.include_router(ward_routes.router)
     app.include_router(patient_routes.router)

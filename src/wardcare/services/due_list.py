@@ -24,7 +24,7 @@ from wardcare.fhir import codes
 from wardcare.fhir.dates import date_range, from_micros
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import effective_range
-from wardcare.services import news2_from_vitals
+from wardcare.services import authorisation, news2_from_vitals
 from wardcare.services.context import AppContext
 from wardcare.services.ward_census import Bed, WardCensus, census_in
 from wardcare.storage.unit_of_work import Transaction
@@ -60,6 +60,7 @@ class WardDue:
 
 
 def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
+    authorisation.authorise_ward(actor)
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
         census = census_in(tx, ctx, ward_code=ward_code)
