@@ -2,14 +2,17 @@
 
 - EHR launch: `/launch?iss=...&launch=...` (2.0.10 "EHR Launch").
 - Standalone launch: `/launch/standalone` (iss is WardCare's own FHIR base).
-- Both discover `{iss}/.well-known/smart-configuration`, redirect to its authorization endpoint
+- Both read the smart-configuration of `iss`, redirect to its authorization endpoint
   with PKCE S256, `state` and `aud`, and come back to `/launch/callback`, which checks `state`
   (against the pending launch and the browser's launch cookie), exchanges the code, verifies the
   access token like any other, keeps it in a server-side session (`api/sessions.py`) and sends
   the browser to `/ui/patients/{patient}` with a patient in context, else `/ui/wards`.
 
 `iss` must be WardCare's own FHIR base: the UI reads WardCare's API, and fetching a discovery
-document from any URL a link names would let anyone make the server call out (SSRF).
+document from any URL a link names would let anyone make the server call out (SSRF). So the
+configuration is the one `/fhir/.well-known/smart-configuration` serves, built in-process (the
+same function), not fetched over HTTP from the server itself. The code exchange is an HTTP call
+(httpx), since the authorisation server may be the hospital's.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from wardcare.api.sessions import (
     PendingLaunch,
     SessionStore,
 )
-from wardcare.api.smart_routes import server_root
+from wardcare.api.smart_routes import server_root, smart_configuration, smart_endpoints
 
 router = APIRouter(tags=["SMART app launch"])
 
@@ -65,17 +68,11 @@ async def _begin(request: Request, *, iss: str, scope: str, launch: str | None) 
         return _failure(
             f"WardCare's UI launches only against its own FHIR server ({root}/fhir)", 400
         )
-    try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            answer = await client.get(f"{iss.rstrip('/')}/.well-known/smart-configuration")
-            answer.raise_for_status()
-            configuration = answer.json()
-        authorize = configuration["authorization_endpoint"]
-        token_endpoint = configuration["token_endpoint"]
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
-        return _failure(f"Could not read the SMART configuration of {iss}: {exc}", 502)
-    if "S256" not in configuration.get("code_challenge_methods_supported", []):
-        return _failure("The authorisation server does not offer PKCE S256", 502)
+    configuration = smart_configuration(
+        smart_endpoints(request, request.app.state.context.settings)
+    )
+    authorize = configuration["authorization_endpoint"]
+    token_endpoint = configuration["token_endpoint"]
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(24)
     redirect_uri = f"{root}/launch/callback"
