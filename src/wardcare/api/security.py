@@ -31,5 +31,11 @@ def install_security(app: FastAPI, context: AppContext) -> AuditTrail:
     app.state.audit = trail
     app.include_router(smart_routes.router)
     app.include_router(launch_routes.router)
-    app.add_middleware(SecurityMiddleware, verifier=verifier, sessions=sessions, trail=trail)
+    app.add_middleware(
+        SecurityMiddleware,
+        verifier=verifier,
+        sessions=sessions,
+        trail=trail,
+        dev_mode=settings.dev_mode,
+    )
     return trail

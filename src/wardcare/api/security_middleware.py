@@ -39,17 +39,21 @@ PUBLIC_PREFIXES = (
     "/fhir/.well-known/",
     "/.well-known/",
     "/launch/",
-    "/dev-auth/",
-    "/dev-ehr/",
     "/static/",
     "/ui/static/",
 )
+# DEV ONLY: the demo authorisation server and test EHR, public only where they are mounted.
+DEV_PREFIXES = ("/dev-auth/", "/dev-ehr/")
 _UNSAFE = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 REALM = 'Bearer realm="WardCare"'
 
 
-def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+def is_public(path: str, *, dev_mode: bool = False) -> bool:
+    return (
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIXES)
+        or (dev_mode and path.startswith(DEV_PREFIXES))
+    )
 
 
 class SecurityMiddleware:
@@ -60,14 +64,16 @@ class SecurityMiddleware:
         verifier: TokenVerifier,
         sessions: SessionStore,
         trail: audit.AuditTrail,
+        dev_mode: bool,
     ) -> None:
         self.app = app
+        self.dev_mode = dev_mode
         self.verifier = verifier
         self.sessions = sessions
         self.trail = trail
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope["path"]):
+        if scope["type"] != "http" or is_public(scope["path"], dev_mode=self.dev_mode):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from wardcare.fhir.indexing import split_reference
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 REFETCH_SECONDS = 60.0
+# A verified token is remembered until it expires: an RSA verification costs ~0.1-1 ms and a
+# UI or client sends the same token with every request.
+VERIFIED_CACHE = 4096
 
 
 class InvalidToken(Exception):
@@ -54,8 +58,22 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -REFETCH_SECONDS
         self._fetch_lock = asyncio.Lock()
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     async def verify(self, token: str) -> dict[str, Any]:
+        claims = self._verified.get(token)
+        if claims is not None:
+            if time.time() <= claims["exp"] + self.leeway:
+                return claims
+            del self._verified[token]
+        claims = await self._verify(token)
+        if isinstance(claims.get("exp"), int | float):
+            self._verified[token] = claims
+            if len(self._verified) > VERIFIED_CACHE:
+                self._verified.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

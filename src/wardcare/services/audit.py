@@ -229,7 +229,7 @@ class AuditTrail:
 
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=QUEUE_LIMIT)
+        self._queue: queue.Queue[tuple[Access, AccessNote, int]] = queue.Queue(maxsize=QUEUE_LIMIT)
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -237,18 +237,20 @@ class AuditTrail:
         self._thread.start()
 
     def record(self, access: Access, note: AccessNote) -> None:
-        event = audit_event(access, note, recorded=to_micros(self._ctx.clock.now()))
+        """Queue one access; the request's note is complete by now and not touched again.
+        The AuditEvent itself is built by the writer thread, off the request's path."""
         # A full queue blocks the caller rather than losing an audit record.
-        self._queue.put(event)
+        self._queue.put((access, note, to_micros(self._ctx.clock.now())))
 
     def flush(self) -> None:
         """Store everything queued so far (tests call this to read the trail back)."""
         with self._lock:
             while True:
                 try:
-                    self._pending.append(self._queue.get_nowait())
+                    access, note, recorded = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                self._pending.append(audit_event(access, note, recorded=recorded))
             while self._pending:
                 batch = self._pending[:BATCH]
                 self._store(batch)
