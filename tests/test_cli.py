@@ -86,7 +86,8 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
     )
     port = _free_port()
     server = subprocess.Popen(
-        [*WARDCARE, "serve", "--http-port", str(port), "--database", database],
+        [*WARDCARE, "serve", "--dev", "--http-port", str(port), "--database", database],
+        env={**os.environ, "WARDCARE_DEV_AUTH_KEY_FILE": str(tmp_path / "dev-key.pem")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -151,9 +151,15 @@ def templates_check() -> None:
 
 def _serve(settings: Settings) -> None:
     from wardcare.api.app import create_app
+    from wardcare.api.security_tokens import SecurityNotConfigured
     from wardcare.bootstrap import build_context
 
     context = build_context(settings)
+    try:
+        application = create_app(context)
+    except SecurityNotConfigured as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     base = f"http://{settings.host}:{settings.http_port}"
     console.print(f"WardCare FHIR API:  [bold]{base}/fhir[/bold]  (metadata: {base}/fhir/metadata)")
     console.print(f"API documentation:  {base}/docs")
@@ -166,7 +172,7 @@ def _serve(settings: Settings) -> None:
     # No access log: every request is audited by WardCare itself, and formatting a log line per
     # request costs throughput.
     uvicorn.run(
-        create_app(context),
+        application,
         host=settings.host,
         port=settings.http_port,
         log_level="warning",

@@ -105,3 +105,20 @@ def test_wardcare_token_prints_a_token_only_in_dev_mode(tmp_path: Path) -> None:
     assert actor.patient == "p1"
     assert actor.scopes == frozenset({"patient/*.rs", "launch"})
     assert (tmp_path / "key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_wardcare_serve_without_an_authorisation_server_refuses_to_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDCARE_")} | {
+        "WARDCARE_DATABASE_URL": f"sqlite:///{tmp_path / 'refuse.db'}"
+    }
+    subprocess.run([*WARDCARE, "migrate"], env=env, check=True, capture_output=True)
+    refused = subprocess.run(
+        [*WARDCARE, "serve", "--http-port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "no unauthenticated mode" in " ".join(refused.stdout.split())

@@ -36,6 +36,10 @@ REFETCH_SECONDS = 60.0
 VERIFIED_CACHE = 4096
 
 
+class SecurityNotConfigured(RuntimeError):
+    """WardCare will not serve without an authorisation server to trust."""
+
+
 class InvalidToken(Exception):
     """The token cannot be trusted; the message says why (for WWW-Authenticate and the audit)."""
 
@@ -180,7 +184,9 @@ def verifier_from_settings(
     leeway = settings.auth_leeway_seconds
     if settings.auth_issuer and (settings.auth_jwks_url or settings.auth_jwks_file):
         if not settings.auth_audience:
-            raise RuntimeError("WARDCARE_AUTH_AUDIENCE is required with WARDCARE_AUTH_ISSUER")
+            raise SecurityNotConfigured(
+                "WARDCARE_AUTH_AUDIENCE is required with WARDCARE_AUTH_ISSUER"
+            )
         local = jwks_file_reader(settings.auth_jwks_file) if settings.auth_jwks_file else None
         return TokenVerifier(
             issuer=settings.auth_issuer,
@@ -190,7 +196,7 @@ def verifier_from_settings(
             jwks=local,
         )
     if dev_jwks is None:
-        raise RuntimeError(
+        raise SecurityNotConfigured(
             "No authorisation server is configured: set WARDCARE_AUTH_ISSUER, "
             "WARDCARE_AUTH_JWKS_URL (or WARDCARE_AUTH_JWKS_FILE) and WARDCARE_AUTH_AUDIENCE, "
             "or WARDCARE_DEV_MODE=1 for the demo authorisation server. WardCare has no "
