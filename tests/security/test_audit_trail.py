@@ -122,3 +122,18 @@ def test_audit_events_are_append_only(client: TestClient, token_for: TokenFor) -
     assert f"AuditEvent/{event['id']}" in ids(
         client.get("/fhir/AuditEvent", params={"_id": event["id"]}, headers=officer).json()
     )
+
+
+def test_stored_audit_events_are_valid_fhir(
+    client: TestClient, token_for: TokenFor, context: Any
+) -> None:
+    """Stored without validation for speed, so this test checks the shape instead."""
+    patient = client.post("/fhir/Patient", json=factories.patient()).json()
+    client.get(f"/fhir/Patient/{patient['id']}")
+    client.get("/fhir/Observation", params={"patient": patient["id"]})
+    client.get("/fhir/Patient", headers={"Authorization": "Bearer nope"})
+    client.get("/wards/WARD7", headers=bearer(token_for("patient/*.rs", patient=patient["id"])))
+    events = _trail(client, token_for)
+    assert len(events) == 5
+    for event in events:
+        context.validator.validate(event, expected_type="AuditEvent")

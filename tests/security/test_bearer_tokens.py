@@ -190,3 +190,17 @@ def test_the_token_becomes_the_actor_of_the_provenance(
     bundle = client.get("/fhir/Provenance", params={"target": f"Patient/{created['id']}"}).json()
     agent = bundle["entry"][0]["resource"]["agent"][0]["who"]
     assert agent["reference"] == "Practitioner/dev-nic"
+
+
+def test_a_person_opening_the_ui_without_a_session_is_sent_to_log_in(client: TestClient) -> None:
+    response = client.get("/ui/wards", headers={"Authorization": ""}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/launch/standalone"
+
+
+def test_an_ended_session_cookie_is_refused(client: TestClient) -> None:
+    response = client.get(
+        "/fhir/Patient", headers={"Authorization": "", "Cookie": "wardcare_session=gone"}
+    )
+    assert response.status_code == 401
+    assert "launch WardCare again" in response.json()["issue"][0]["diagnostics"]

@@ -231,14 +231,22 @@ class AuditTrail:
         self._ctx = ctx
         self._queue: queue.Queue[tuple[Access, AccessNote, int]] = queue.Queue(maxsize=QUEUE_LIMIT)
         self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one flush at a time
+        self._start_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wardcare-audit", daemon=True)
-        self._thread.start()
+        # Started by the first access, so an app that never serves a request has no thread.
+        self._thread: threading.Thread | None = None
 
     def record(self, access: Access, note: AccessNote) -> None:
         """Queue one access; the request's note is complete by now and not touched again.
         The AuditEvent itself is built by the writer thread, off the request's path."""
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None and not self._stop.is_set():
+                    self._thread = threading.Thread(
+                        target=self._run, name="wardcare-audit", daemon=True
+                    )
+                    self._thread.start()
         # A full queue blocks the caller rather than losing an audit record.
         self._queue.put((access, note, to_micros(self._ctx.clock.now())))
 
@@ -271,5 +279,6 @@ class AuditTrail:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self.flush()
