@@ -3,8 +3,8 @@ migrated once per session and emptied between tests, and the app built on it.
 
 Security: the app runs in dev mode with the demo authorisation server's key in a temporary
 directory, and `client` and `live_server` carry a real signed token of the demo nurse with
-`user/*.cruds` (`live_server.headers`). Tests of scopes and bad tokens make their own with
-`issue_token` and override the header per request.
+`user/*.cruds user/AuditEvent.cruds` (`live_server.headers`). Tests of scopes and bad tokens
+make their own with `token_for` / `issue_token` and override the header per request.
 """
 
 from __future__ import annotations
@@ -102,7 +102,12 @@ def issue_token(
     return server.mint(user=users.user(user), scope=scope, patient=patient, encounter=encounter)
 
 
-def auth_headers(context: AppContext, scope: str = "user/*.cruds", **claims: str) -> dict[str, str]:
+# The test client's nurse may do anything, the audit trail included (which `user/*.cruds` alone
+# does not reach: services/authorisation.py).
+ALL_SCOPES = "user/*.cruds user/AuditEvent.cruds"
+
+
+def auth_headers(context: AppContext, scope: str = ALL_SCOPES, **claims: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(context, scope, **claims)}"}
 
 

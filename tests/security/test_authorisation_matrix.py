@@ -285,3 +285,16 @@ def test_the_audit_trail_needs_a_user_scope_for_it(
         headers=bearer(token_for("user/AuditEvent.rs", user="privacy-officer")),
     )
     assert officer.status_code == 200
+
+
+def test_no_wildcard_reaches_the_audit_trail(
+    client: TestClient, token_for: TokenFor, ward: Ward
+) -> None:
+    client.app.state.audit.flush()  # type: ignore[attr-defined]
+    everything = bearer(token_for("user/*.cruds"))
+    assert client.get("/fhir/AuditEvent", headers=everything).status_code == 403
+    history = client.get("/fhir/_history", params={"_count": "500"}, headers=everything).json()
+    assert not [i for i in ids(history) if i.startswith("AuditEvent/")]
+    officer = bearer(token_for("user/*.rs user/AuditEvent.rs", user="privacy-officer"))
+    history = client.get("/fhir/_history", params={"_count": "500"}, headers=officer).json()
+    assert [i for i in ids(history) if i.startswith("AuditEvent/")]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -60,7 +61,7 @@ SHARED_TYPES = frozenset(
 
 def authorise(actor: Actor, interaction: Interaction, resource_type: str) -> Reach:
     """How far the actor may go for this interaction on this type; 403 when not at all."""
-    granted = reach(actor.scopes, interaction, resource_type, has_patient=actor.patient is not None)
+    granted = may(actor, interaction, resource_type)
     if granted is None:
         audit.note_denied()
         raise errors.error(
@@ -68,16 +69,22 @@ def authorise(actor: Actor, interaction: Interaction, resource_type: str) -> Rea
             f"The access token grants no scope for {_NAMES[interaction]} {resource_type} "
             f"(needs e.g. user/{resource_type}.{interaction.value})",
         )
-    if granted == Reach.COMPARTMENT and resource_type == "AuditEvent":
-        # The audit trail is for the privacy officer (user/AuditEvent.rs), not a patient app.
-        audit.note_denied()
-        raise errors.error(Category.FORBIDDEN, "AuditEvent needs a user/ or system/ scope")
     return granted
 
 
 def may(actor: Actor, interaction: Interaction, resource_type: str) -> Reach | None:
     """`authorise` without raising: for included resources and history entries."""
-    return reach(actor.scopes, interaction, resource_type, has_patient=actor.patient is not None)
+    scopes = actor.scopes
+    if resource_type == "AuditEvent":
+        # The audit trail says who looked at whom: it is for the privacy officer and needs a
+        # user/ or system/ scope that names it (user/AuditEvent.rs); no wildcard reaches it.
+        scopes = _audit_scopes(scopes)
+    return reach(scopes, interaction, resource_type, has_patient=actor.patient is not None)
+
+
+@lru_cache(maxsize=256)
+def _audit_scopes(scopes: frozenset[str]) -> frozenset[str]:
+    return frozenset(s for s in scopes if s.startswith(("user/AuditEvent.", "system/AuditEvent.")))
 
 
 def in_compartment(resource: dict[str, Any], patient_id: str) -> bool:
@@ -158,7 +165,7 @@ def check_visible(actor: Actor, granted: Reach, stored: StoredVersion) -> None:
 def visible(actor: Actor, stored: StoredVersion, interaction: Interaction) -> bool:
     """Whether one resource of a result set may be shown (search includes, history entries)."""
     granted = may(actor, interaction, stored.resource_type)
-    if granted is None or (granted == Reach.COMPARTMENT and stored.resource_type == "AuditEvent"):
+    if granted is None:
         return False
     if granted == Reach.ALL or stored.content is None:
         return True
@@ -180,7 +187,7 @@ def visible_page(actor: Actor, page: SearchPage) -> SearchPage:
     """A search page without what the actor may not see: matches outside the compartment
     (belt and braces: the search was already restricted) and `_include`/`_revinclude`d
     resources of types or patients the token does not reach."""
-    if _sees_everything(actor):
+    if _sees_everything(actor) and _audit_scopes(actor.scopes):
         return page
     return dataclasses.replace(
         page,
@@ -193,7 +200,9 @@ def only_visible(
     actor: Actor, versions: Sequence[StoredVersion], interaction: Interaction
 ) -> list[StoredVersion]:
     if _sees_everything(actor):
-        return list(versions)
+        if _audit_scopes(actor.scopes):
+            return list(versions)
+        return [v for v in versions if v.resource_type != "AuditEvent"]
     return [v for v in versions if visible(actor, v, interaction)]
 
 
