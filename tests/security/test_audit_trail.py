@@ -137,3 +137,16 @@ def test_stored_audit_events_are_valid_fhir(
     assert len(events) == 5
     for event in events:
         context.validator.validate(event, expected_type="AuditEvent")
+
+
+def test_a_request_with_nul_characters_is_still_audited(
+    client: TestClient, token_for: TokenFor
+) -> None:
+    """PostgreSQL cannot store NUL in text: the trail records it as U+FFFD instead."""
+    assert client.get("/fhir/Patient", params={"name": "\x00%_"}).status_code < 500
+    assert client.get("/fhir/Patient/%00").status_code == 404
+    events = _trail(client, token_for)
+    queries = [x.get("description", "") for e in events for x in e.get("entity", [])]
+    assert "/fhir/Patient?name=\ufffd%_" in queries
+    whats = [x["what"]["reference"] for e in events for x in e.get("entity", []) if "what" in x]
+    assert "Patient/\ufffd" in whats

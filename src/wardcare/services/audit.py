@@ -29,7 +29,10 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from wardcare.domain.actor import Actor
+from wardcare.errors import WardCareError
 from wardcare.fhir.dates import from_micros, instant, to_micros
 from wardcare.services.context import AppContext
 
@@ -163,7 +166,26 @@ def audit_event(access: Access, note: AccessNote, *, recorded: int) -> dict[str,
         )
     if entities:
         event["entity"] = entities
-    return event
+    return _printable(event)
+
+
+def _printable(event: dict[str, Any]) -> dict[str, Any]:
+    """A request may carry NUL characters (e.g. `?name=%00`), which PostgreSQL cannot store in
+    text or jsonb: they are recorded as U+FFFD, so the access is still audited."""
+    if b"\\u0000" not in orjson.dumps(event):
+        return event
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, str):
+            return node.replace("\x00", "\ufffd")
+        if isinstance(node, dict):
+            return {k: clean(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    cleaned: dict[str, Any] = clean(event)
+    return cleaned
 
 
 def _agents(access: Access) -> list[dict[str, Any]]:
@@ -261,7 +283,10 @@ class AuditTrail:
                 self._pending.append(audit_event(access, note, recorded=recorded))
             while self._pending:
                 batch = self._pending[:BATCH]
-                self._store(batch)
+                try:
+                    self._store(batch)
+                except WardCareError:
+                    self._store_one_by_one(batch)
                 del self._pending[: len(batch)]
 
     def _store(self, batch: list[dict[str, Any]]) -> None:
@@ -269,6 +294,15 @@ class AuditTrail:
         with self._ctx.uow.write() as tx:
             for event in batch:
                 tx.resources.create(event, resource_id=event["id"], now=now)
+
+    def _store_one_by_one(self, batch: list[dict[str, Any]]) -> None:
+        """A batch the database refused: store each event alone, so one event it can never
+        take does not hold back the others; that one goes to the error log whole."""
+        for event in batch:
+            try:
+                self._store([event])
+            except WardCareError:
+                log.exception("audit event refused by the database: %s", orjson.dumps(event))
 
     def _run(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):
