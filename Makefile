@@ -12,7 +12,7 @@ DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejav
 .PHONY: demo test lint format typecheck bench check-system install serve migrate clean
 
 demo: install
-	$(BIN)/wardcare demo
+	WARDCARE_DEV_MODE=1 $(BIN)/wardcare demo
 
 test: install lint
 	$(BIN)/pytest

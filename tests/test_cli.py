@@ -90,6 +90,7 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
         [
             *WARDCARE,
             "serve",
+            "--dev",
             "--http-port",
             str(port),
             "--mllp-port",
@@ -97,6 +98,7 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
             "--database",
             database,
         ],
+        env={**os.environ, "WARDCARE_DEV_AUTH_KEY_FILE": str(tmp_path / "dev-key.pem")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     news2_window_minutes: int = 30
     # Times shown to people are ward-local (brief section 7); everything stored is UTC.
     local_timezone: str = "Europe/London"
+    # SMART on FHIR resource-server security (README "Security and audit"): tokens are accepted
+    # only from this issuer, signed by a key in its JWKS, for this audience.
+    auth_issuer: str | None = None
+    auth_jwks_url: str | None = None
+    auth_jwks_file: str | None = None  # a JWKS JSON file instead of a URL
+    auth_audience: str | None = None
+    auth_authorization_endpoint: str | None = None  # published in smart-configuration
+    auth_token_endpoint: str | None = None
+    auth_leeway_seconds: int = 30  # clock skew allowed on exp/nbf/iat
+    # DEV ONLY: WardCare's own demo authorisation server and test EHR (`make demo`).
+    dev_mode: bool = False
+    dev_auth_key_file: str = "var/dev-auth-signing-key.pem"
+    # The SMART app side (WardCare's UI) registers as this public client.
+    launch_client_id: str = "wardcare-ui"
 
     # HL7 v2 outbound: destinations as a JSON list (WARDCARE_HL7_DESTINATIONS) or a JSON file
     # (WARDCARE_HL7_DESTINATIONS_FILE); none configured means nothing is queued or sent.

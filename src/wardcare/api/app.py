@@ -22,6 +22,7 @@ from wardcare.api import (
     ward_routes,
 )
 from wardcare.api.fhir_responses import error_response
+from wardcare.api.security import install_security
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
 from wardcare.services.template_publishing import publish_care_plans, publish_questionnaires
@@ -36,6 +37,7 @@ def create_app(context: AppContext) -> FastAPI:
         publish_questionnaires(context)
         publish_care_plans(context)
         yield
+        audit_trail.close()  # everything audited so far is stored before the process ends
 
     app = FastAPI(
         lifespan=lifespan,
@@ -44,6 +46,7 @@ def create_app(context: AppContext) -> FastAPI:
         description="Nursing documentation and care planning: FHIR R4 API",
     )
     app.state.context = context
+    audit_trail = install_security(app, context)
     app.include_router(care_plan_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(ward_routes.router)
