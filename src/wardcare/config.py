@@ -26,3 +26,6 @@ class Settings(BaseSettings):
     news2_window_minutes: int = 30
     # Times shown to people are ward-local (brief section 7); everything stored is UTC.
     local_timezone: str = "Europe/London"
+    # Who may show the ward UI in a frame (CSP frame-ancestors, CSP Level 2): the EHR's origin,
+    # e.g. "'self' https://ehr.trust.nhs.uk". Set it to the EHR that embeds WardCare.
+    ui_frame_ancestors: str = "'self'"

@@ -17,6 +17,7 @@ from wardcare.api.fhir_responses import error_response
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
 from wardcare.services.template_publishing import publish_questionnaires
+from wardcare.ui import install as install_ui
 
 log = logging.getLogger("wardcare.api")
 
@@ -38,6 +39,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(fhir_routes.router)
     app.include_router(ward_routes.router)
     app.include_router(patient_routes.router)
+    install_ui(app)  # the ward UI at /ui
 
     @app.exception_handler(WardCareError)
     async def _wardcare_error(_request: Request, exc: WardCareError) -> Response:
