@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from wardcare.catalog.catalog import LoadedTemplate
+from wardcare.domain.assessment_scoring import AnswerError
 from wardcare.fhir import codes
 from wardcare.fhir.dates import InvalidDate, date_range, from_micros, instant
 from wardcare.fhir.search_query import parse_search
@@ -105,29 +106,56 @@ def news2_scores(
         ],
     )
     for row in rows:
-        when = effective_range(row)
-        total = row.get("valueInteger")
-        if when is None or not isinstance(total, int):
-            continue
-        band = next(
-            (
-                c.get("code", "")
-                for i in row.get("interpretation", ())
-                for c in i.get("coding", ())
-                if c.get("system") == codes.NEWS2_SYSTEM
-            ),
-            "",
-        )
-        subs = {
-            c["code"]["coding"][0]["code"]: c["valueInteger"]
-            for c in row.get("component", ())
-            if isinstance(c.get("valueInteger"), int) and c.get("code", {}).get("coding")
-        }
-        score = News2Score(from_micros(when[0]), total, band, subs, f"Observation/{row['id']}")
-        found.setdefault(_patient_id(row.get("subject")), []).append(score)
+        score = _news2_score(row)
+        if score is not None:
+            found.setdefault(_patient_id(row.get("subject")), []).append(score)
     for scores in found.values():
         scores.sort(key=lambda s: s.at)
     return found
+
+
+def latest_news2(
+    tx: Transaction, patient_ids: Sequence[str], *, count: int = 2
+) -> dict[str, list[News2Score]]:
+    """Each patient's newest NEWS2 scores (oldest first), one indexed look-up per patient: the
+    ward board needs the latest and the one before it (the trend), not a day of history."""
+    found: dict[str, list[News2Score]] = {}
+    for pid in patient_ids:
+        rows = tx.resources.newest_with_token(
+            "Observation",
+            subject_param="patient",
+            subject=("Patient", pid),
+            token_param="code",
+            system=codes.SNOMED,
+            code=codes.NEWS2_TOTAL,
+            date_param="date",
+            limit=count,
+        )
+        scores = [_news2_score(orjson.loads(r.content)) for r in rows if r.content]
+        found[pid] = sorted((s for s in scores if s is not None), key=lambda s: s.at)
+    return found
+
+
+def _news2_score(row: dict[str, Any]) -> News2Score | None:
+    when = effective_range(row)
+    total = row.get("valueInteger")
+    if when is None or not isinstance(total, int) or row.get("status") == "entered-in-error":
+        return None
+    band = next(
+        (
+            c.get("code", "")
+            for i in row.get("interpretation", ())
+            for c in i.get("coding", ())
+            if c.get("system") == codes.NEWS2_SYSTEM
+        ),
+        "",
+    )
+    subs = {
+        c["code"]["coding"][0]["code"]: c["valueInteger"]
+        for c in row.get("component", ())
+        if isinstance(c.get("valueInteger"), int) and c.get("code", {}).get("coding")
+    }
+    return News2Score(from_micros(when[0]), total, band, subs, f"Observation/{row['id']}")
 
 
 def allergies(
@@ -206,32 +234,48 @@ def risk_flags(
     tx: Transaction, ctx: AppContext, patient_ids: Sequence[str]
 ) -> dict[str, list[RiskFlag]]:
     """The risk flags each patient's latest assessments raise: an assessment result that
-    triggers the falls, pressure-ulcer or nutrition care plan (its template's carePlanTriggers)."""
+    triggers the falls, pressure-ulcer or nutrition care plan (its template's carePlanTriggers).
+
+    The band is scored again from the latest response's answers by the template version it
+    answered (the same rules that stored its score), so one search of the ward's responses
+    serves every template."""
     reasons: dict[str, dict[str, list[str]]] = {pid: {} for pid in patient_ids}
-    subjects = [("Patient", pid) for pid in patient_ids]
-    for loaded in ctx.catalog.latest():
-        triggers = [
-            t for t in loaded.template.care_plan_triggers if t.plan in FLAG_FOR_PLAN and subjects
-        ]
-        if not triggers:
+    flagging = [
+        t
+        for t in ctx.catalog.latest()
+        if any(trigger.plan in FLAG_FOR_PLAN for trigger in t.template.care_plan_triggers)
+    ]
+    if not patient_ids or not flagging:
+        return {pid: [] for pid in patient_ids}
+    canonicals = [c for t in flagging for c in (t.template.canonical, t.template.url)]
+    rows = search_all(
+        tx,
+        ctx,
+        "QuestionnaireResponse",
+        [
+            ("patient", _patients(patient_ids)),
+            ("questionnaire", ",".join(canonicals)),
+            ("status", "completed,amended"),
+            ("_sort", "-authored"),
+        ],
+    )
+    seen: set[tuple[str, str]] = set()
+    for response in rows:  # newest first: the first of each (patient, template) is the latest
+        answered = ctx.catalog.by_canonical(str(response.get("questionnaire", "")))
+        pid = _patient_id(response.get("subject"))
+        if answered is None or (pid, answered.template.id) in seen or pid not in reasons:
             continue
-        bands = _latest_bands(tx, loaded, subjects) if any(t.when_band for t in triggers) else {}
-        answers = (
-            _latest_answers(tx, loaded, subjects) if any(t.when_answer for t in triggers) else {}
-        )
-        for pid in patient_ids:
-            band, given = bands.get(pid), answers.get(pid, {})
-            for trigger in triggers:
-                if trigger.when_band and band not in trigger.when_band:
-                    continue
-                if trigger.when_answer and any(
-                    given.get(k) != v for k, v in trigger.when_answer.items()
-                ):
-                    continue
-                if not trigger.when_band and not trigger.when_answer:
-                    continue
-                label = FLAG_FOR_PLAN[trigger.plan]
-                reasons[pid].setdefault(label, []).append(trigger.reason)
+        seen.add((pid, answered.template.id))
+        given = answers_by_link_id(response)
+        band = _band(answered, given)
+        for trigger in answered.template.care_plan_triggers:
+            if trigger.plan not in FLAG_FOR_PLAN or not (trigger.when_band or trigger.when_answer):
+                continue
+            if trigger.when_band and band not in trigger.when_band:
+                continue
+            if any(given.get(k) != v for k, v in trigger.when_answer.items()):
+                continue
+            reasons[pid].setdefault(FLAG_FOR_PLAN[trigger.plan], []).append(trigger.reason)
     order = list(FLAG_FOR_PLAN.values())
     return {
         pid: [
@@ -241,46 +285,14 @@ def risk_flags(
     }
 
 
-def _latest_bands(
-    tx: Transaction, loaded: LoadedTemplate, subjects: list[tuple[str, str]]
-) -> dict[str, str]:
-    total = loaded.template.total
-    if total is None:
-        return {}
-    latest = tx.resources.latest_for_each(
-        "Observation",
-        subject_param="patient",
-        subjects=subjects,
-        date_param="date",
-        token=("code", total.system, total.code),
-    )
-    bands = {}
-    for (_type, pid), stored in latest.items():
-        row = orjson.loads(stored.content or b"{}")
-        band = next(
-            (c.get("code") for i in row.get("interpretation", ()) for c in i.get("coding", ())),
-            None,
-        )
-        if isinstance(band, str):
-            bands[pid] = band
-    return bands
-
-
-def _latest_answers(
-    tx: Transaction, loaded: LoadedTemplate, subjects: list[tuple[str, str]]
-) -> dict[str, dict[str, object]]:
-    template = loaded.template
-    latest = tx.resources.latest_for_each(
-        "QuestionnaireResponse",
-        subject_param="patient",
-        subjects=subjects,
-        date_param="authored",
-        reference=("questionnaire", "", [template.canonical, template.url]),
-    )
-    return {
-        pid: answers_by_link_id(orjson.loads(stored.content or b"{}"))
-        for (_type, pid), stored in latest.items()
-    }
+def _band(loaded: LoadedTemplate, given: dict[str, object]) -> str | None:
+    if loaded.template.engine != "sum":
+        return None
+    answers = {k: v for k, v in given.items() if isinstance(v, bool | int | float | str)}
+    try:
+        return loaded.score(answers).band_code
+    except (AnswerError, TypeError, ValueError):
+        return None  # a response the current rules cannot score raises no flag by itself
 
 
 def answers_by_link_id(response: dict[str, Any]) -> dict[str, object]:

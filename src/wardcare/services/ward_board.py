@@ -1,8 +1,8 @@
 """The ward board: per bed, in bed order, who is there and what needs doing.
 
-Built from the ward's due list (which also holds the census and each patient's latest NEWS2)
-and one query per kind of fact for the whole ward: NEWS2 scores of the last 24 hours (for the
-trend), open escalations, allergies and risk flags.
+Built from the ward's due list (the census and what is due) and one query per kind of fact for
+the whole ward (open escalations, allergies, risk flags), plus each patient's two newest NEWS2
+scores (the latest and its trend) from one indexed look-up per patient.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from wardcare.services.patient_summaries import (
     News2Score,
     RiskFlag,
     allergies,
-    news2_scores,
+    latest_news2,
     open_escalations,
     risk_flags,
 )
@@ -34,7 +34,7 @@ class Trend(StrEnum):
     WORSE = "worse"
     BETTER = "better"
     SAME = "same"
-    NONE = "none"  # fewer than two scores in the last 24 hours
+    NONE = "none"  # fewer than two scores within TREND_WINDOW
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class WardBoard:
 
 
 def _trend(scores: list[News2Score]) -> Trend:
-    if len(scores) < 2:
+    """The latest NEWS2 against the one before it, when both are within TREND_WINDOW."""
+    if len(scores) < 2 or scores[-1].at - scores[-2].at > TREND_WINDOW:
         return Trend.NONE
     last, before = scores[-1].total, scores[-2].total
     if last > before:
@@ -72,19 +73,11 @@ def _trend(scores: list[News2Score]) -> Trend:
     return Trend.SAME
 
 
-def _older_score(item: due_list.DueItem | None) -> News2Score | None:
-    """A last NEWS2 from before the trend window: still shown, with its time, so a stale score
-    is visible as stale rather than missing."""
-    if item is None or item.last_at is None or item.last_total is None:
-        return None
-    return News2Score(item.last_at, item.last_total, item.last_band or "", {}, "")
-
-
 def ward_board(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardBoard:
     due = due_list.ward_due(ctx, actor=actor, ward_code=ward_code)
     patient_ids = [b.bed.patient["id"] for b in due.beds if b.bed.patient]
     with ctx.uow.read() as tx:
-        scores = news2_scores(tx, ctx, patient_ids, since=due.generated_at - TREND_WINDOW)
+        scores = latest_news2(tx, patient_ids)
         tasks = open_escalations(tx, ctx, patient_ids)
         allergy_lists = allergies(tx, ctx, patient_ids)
         flags = risk_flags(tx, ctx, patient_ids)
@@ -102,7 +95,7 @@ def ward_board(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardBoard:
             if i is not news2_due and i.due.state in (DueState.DUE, DueState.OVERDUE)
         ]
         recent = scores.get(pid, [])
-        latest = recent[-1] if recent else _older_score(news2_due)
+        latest = recent[-1] if recent else None
         rows.append(
             BoardRow(
                 bed=entry.bed,
