@@ -52,6 +52,8 @@ migrate: install
 
 bench: install
 	$(BIN)/python bench/fhir_api.py
+	$(BIN)/python bench/mllp_ingest.py
+	$(BIN)/python bench/handover.py
 	$(BIN)/python bench/ui.py
 
 clean:

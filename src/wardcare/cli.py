@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +24,9 @@ HostOpt = Annotated[str | None, typer.Option("--host", help="Address to listen o
 PortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP port [WARDCARE_HTTP_PORT]")]
 DbOpt = Annotated[
     str | None, typer.Option("--database", help="Database URL [WARDCARE_DATABASE_URL]")
+]
+MllpOpt = Annotated[
+    int | None, typer.Option("--mllp-port", help="HL7 v2 MLLP port [WARDCARE_MLLP_PORT]")
 ]
 
 
@@ -42,9 +48,14 @@ def migrate(database: DbOpt = None) -> None:
 
 
 @app.command()
-def serve(host: HostOpt = None, http_port: PortOpt = None, database: DbOpt = None) -> None:
-    """Serve the FHIR API (and the ward UI) over HTTP."""
-    _serve(_settings(host=host, http_port=http_port, database_url=database))
+def serve(
+    host: HostOpt = None,
+    http_port: PortOpt = None,
+    database: DbOpt = None,
+    mllp_port: MllpOpt = None,
+) -> None:
+    """Serve the FHIR API (and the ward UI) over HTTP, and HL7 v2 over MLLP."""
+    _serve(_settings(host=host, http_port=http_port, database_url=database, mllp_port=mllp_port))
 
 
 @app.command()
@@ -106,6 +117,43 @@ def templates_check() -> None:
     )
 
 
+@app.command()
+def handover(
+    ward: Annotated[str, typer.Option("--ward", help="Ward code, e.g. WARD7")],
+    output: Annotated[str, typer.Option("-o", "--output", help="Where to write the PDF")],
+    shift: Annotated[str | None, typer.Option("--shift", help="Shift name for the header")] = None,
+    printed_by: Annotated[
+        str | None, typer.Option("--printed-by", help="Name printed as 'printed by'")
+    ] = None,
+    database: DbOpt = None,
+) -> None:
+    """Print a ward's handover sheet to a PDF file (kept as a DocumentReference too)."""
+    import getpass
+    from pathlib import Path
+
+    from wardcare.bootstrap import build_context
+    from wardcare.domain.actor import Actor, ActorKind
+    from wardcare.errors import WardCareError
+    from wardcare.services.ward_handover import print_ward_sheet
+
+    actor = Actor(
+        kind=ActorKind.USER,
+        display=printed_by or f"{getpass.getuser()} (wardcare command line)",
+    )
+    context = build_context(_settings(database_url=database))
+    try:
+        printed = print_ward_sheet(context, actor=actor, ward_code=ward, shift=shift)
+    except WardCareError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        context.uow.engine.dispose()
+    Path(output).write_bytes(printed.pdf)
+    console.print(
+        f"{output}: {printed.pages} pages; kept as DocumentReference/{printed.stored.document.id}"
+    )
+
+
 def _serve(settings: Settings) -> None:
     from wardcare.api.app import create_app
     from wardcare.bootstrap import build_context
@@ -114,12 +162,105 @@ def _serve(settings: Settings) -> None:
     base = f"http://{settings.host}:{settings.http_port}"
     console.print(f"WardCare FHIR API:  [bold]{base}/fhir[/bold]  (metadata: {base}/fhir/metadata)")
     console.print(f"API documentation:  {base}/docs")
+    console.print(f"HL7 v2 over MLLP:   [bold]{settings.host}:{settings.mllp_port}[/bold]")
     # No access log: every request is audited by WardCare itself, and formatting a log line per
     # request costs throughput.
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(context),
         host=settings.host,
         port=settings.http_port,
         log_level="warning",
         access_log=False,
     )
+    from wardcare.hl7v2.mllp_sender import OutboundSender
+
+    for destination in settings.hl7_destinations:
+        console.print(
+            f"HL7 v2 outbound:    {destination.name} at {destination.host}:{destination.port} "
+            f"({', '.join(destination.message_types)})"
+        )
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through SystemExit
+    # instead lets the outbound sender finish its attempt in progress and stop cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Results back to the EHR: the outbox sender runs beside the servers and stops with them.
+    with OutboundSender(context):
+        asyncio.run(_serve_http_and_mllp(uvicorn.Server(config), context, settings))
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+async def _serve_http_and_mllp(server: uvicorn.Server, context: Any, settings: Settings) -> None:
+    """HTTP and the MLLP listener in one process and one event loop (issue 5)."""
+    from wardcare.hl7v2.inbound_handler import InboundHandler
+    from wardcare.hl7v2.mllp_listener import MllpListener
+
+    listener = MllpListener(InboundHandler(context), host=settings.host, port=settings.mllp_port)
+    await listener.start()
+    try:
+        await server.serve()
+    finally:
+        await listener.close()
+
+
+hl7_app = typer.Typer(help="HL7 v2: send messages over MLLP, import message files.")
+app.add_typer(hl7_app, name="hl7")
+
+
+@hl7_app.command("send")
+def hl7_send(
+    files: Annotated[list[Path], typer.Argument(help="HL7 v2 message files (one or more each)")],
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 2575,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait per ACK")] = 30.0,
+) -> None:
+    """Send each message over MLLP and print the ACK it gets back."""
+    import socket
+
+    from wardcare.hl7v2.message_files import split_messages
+    from wardcare.hl7v2.mllp_framing import MllpFrameDecoder, encode_frame
+
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        decoder = MllpFrameDecoder()
+        for path in files:
+            for message in split_messages(path.read_bytes()):
+                conn.sendall(encode_frame(message))
+                frames: list[Any] = []
+                while not frames:
+                    data = conn.recv(65536)
+                    if not data:
+                        console.print("[red]The server closed the connection[/red]")
+                        raise typer.Exit(1)
+                    frames = decoder.feed(data)
+                for frame in frames:
+                    console.print(frame.payload.decode("utf-8", "replace").replace("\r", "\n"))
+
+
+@hl7_app.command("import")
+def hl7_import(
+    file: Annotated[Path, typer.Argument(help="A batch file (FHS/BHS) or many messages")],
+    database: DbOpt = None,
+) -> None:
+    """Apply every message in a file as if it had arrived over MLLP; print a summary."""
+    from collections import Counter
+
+    from wardcare.bootstrap import build_context
+    from wardcare.hl7v2.inbound_handler import InboundHandler
+    from wardcare.hl7v2.message_files import split_messages
+
+    context = build_context(_settings(database_url=database))
+    handler = InboundHandler(context)
+    messages = split_messages(file.read_bytes())
+    outcomes: Counter[str] = Counter()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"Importing {file.name}", total=len(messages))
+        for index, message in enumerate(messages, 1):
+            for ack in handler.handle(message):
+                fields = ack.split(b"\r")[1].split(b"|")
+                outcomes[fields[1].decode()] += 1
+                if fields[1] not in (b"AA", b"CA"):
+                    console.print(f"message {index}: {ack.decode().replace(chr(13), ' | ')}")
+            progress.advance(task)
+    context.uow.engine.dispose()
+    console.print("  ".join(f"{code}: {n}" for code, n in sorted(outcomes.items())))

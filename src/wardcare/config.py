@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Literal
 
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Hl7Destination(BaseModel):
+    """A system WardCare sends HL7 v2 messages to over MLLP (README, "Results back to the EHR")."""
+
+    name: str = Field(min_length=1, max_length=64)
+    host: str
+    port: int = Field(ge=1, le=65535)
+    # Only these message types are queued for this destination.
+    message_types: list[Literal["ORU^R01", "MDM^T02"]] = Field(min_length=1)
+    receiving_application: str = ""  # MSH-5
+    receiving_facility: str = ""  # MSH-6
+    ack_timeout_seconds: float = Field(default=10.0, gt=0)
+    # An AE (application error) is retried this many times in all, then dead-lettered; AR and
+    # timeouts are retried with backoff until the receiver takes the message.
+    max_attempts: int = Field(default=5, ge=1)
 
 
 class Settings(BaseSettings):
@@ -26,6 +45,28 @@ class Settings(BaseSettings):
     news2_window_minutes: int = 30
     # Times shown to people are ward-local (brief section 7); everything stored is UTC.
     local_timezone: str = "Europe/London"
+
+    # HL7 v2 outbound: destinations as a JSON list (WARDCARE_HL7_DESTINATIONS) or a JSON file
+    # (WARDCARE_HL7_DESTINATIONS_FILE); none configured means nothing is queued or sent.
+    hl7_destinations: list[Hl7Destination] = Field(default_factory=list)
+    hl7_destinations_file: Path | None = None
+    hl7_sending_application: str = "WARDCARE"  # MSH-3
+    hl7_sending_facility: str = "WARDCARE"  # MSH-4 and the facility in PV1-3
+    hl7_processing_id: Literal["P", "T", "D"] = "P"  # MSH-11 (HL7 table 0103)
+    # Retry backoff: the first wait, doubled after each failed attempt, up to the maximum.
+    hl7_retry_initial_seconds: float = Field(default=1.0, gt=0)
+    hl7_retry_max_seconds: float = Field(default=300.0, gt=0)
+
     # Who may show the ward UI in a frame (CSP frame-ancestors, CSP Level 2): the EHR's origin,
     # e.g. "'self' https://ehr.trust.nhs.uk". Set it to the EHR that embeds WardCare.
     ui_frame_ancestors: str = "'self'"
+
+    @model_validator(mode="after")
+    def _destinations_from_file(self) -> Settings:
+        if self.hl7_destinations_file is not None:
+            raw = json.loads(self.hl7_destinations_file.read_text(encoding="utf-8"))
+            self.hl7_destinations = [Hl7Destination.model_validate(d) for d in raw]
+        names = [d.name for d in self.hl7_destinations]
+        if len(set(names)) != len(names):
+            raise ValueError(f"HL7 destination names must be unique: {names}")
+        return self

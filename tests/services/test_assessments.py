@@ -359,7 +359,9 @@ def test_one_provenance_names_everything_an_assessment_stored(
     ).json()
     (entry,) = found["entry"]
     targets = [t["reference"] for t in entry["resource"]["target"]]
-    # The response, 6 extracted readings, the score, the escalation Task, and the patient.
-    assert len(targets) == 10
+    # The response, 6 extracted readings, the score, the escalation Task, the deteriorating-
+    # patient care-plan proposal NEWS2 7 triggers, and the patient.
+    assert len(targets) == 11
+    assert any(t.startswith("CarePlan/") for t in targets)
     assert f"Patient/{patient_id}" in targets
     assert entry["resource"]["activity"]["coding"][0]["code"] == "CREATE"

@@ -12,11 +12,19 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from wardcare import __version__, errors
-from wardcare.api import fhir_routes, patient_routes, ward_routes
+from wardcare.api import (
+    care_plan_routes,
+    fhir_routes,
+    handover_routes,
+    hl7_outbox_routes,
+    hl7_routes,
+    patient_routes,
+    ward_routes,
+)
 from wardcare.api.fhir_responses import error_response
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
-from wardcare.services.template_publishing import publish_questionnaires
+from wardcare.services.template_publishing import publish_care_plans, publish_questionnaires
 from wardcare.ui import install as install_ui
 
 log = logging.getLogger("wardcare.api")
@@ -27,6 +35,7 @@ def create_app(context: AppContext) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Every assessment template is published as a Questionnaire before the first request.
         publish_questionnaires(context)
+        publish_care_plans(context)
         yield
 
     app = FastAPI(
@@ -36,9 +45,13 @@ def create_app(context: AppContext) -> FastAPI:
         description="Nursing documentation and care planning: FHIR R4 API",
     )
     app.state.context = context
+    app.include_router(care_plan_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(ward_routes.router)
     app.include_router(patient_routes.router)
+    app.include_router(hl7_routes.router)
+    app.include_router(hl7_outbox_routes.router)
+    app.include_router(handover_routes.router)
     install_ui(app)  # the ward UI at /ui
 
     @app.exception_handler(WardCareError)

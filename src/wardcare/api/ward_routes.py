@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from wardcare.api.care_plan_routes import assessment_entry, care_plan_entries
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
 from wardcare.domain import nhs_number
@@ -27,7 +28,9 @@ async def wards(ctx: ContextDep, actor: ActorDep) -> Response:
     )
 
 
-@router.get("/{ward}/due", summary="Per bed: assessments due and overdue, and by how long")
+@router.get(
+    "/{ward}/due", summary="Per bed: assessments and care-plan interventions due and overdue"
+)
 async def ward_due(ward: str, ctx: ContextDep, actor: ActorDep) -> Response:
     found = await run_in_threadpool(lambda: due_list.ward_due(ctx, actor=actor, ward_code=ward))
     today = found.generated_at.date()
@@ -38,7 +41,8 @@ async def ward_due(ward: str, ctx: ContextDep, actor: ActorDep) -> Response:
             "beds": [
                 {
                     **_bed(entry.bed, today),
-                    "due": [_due(item) for item in entry.items],
+                    "due": [assessment_entry(item) for item in entry.items]
+                    + care_plan_entries(entry.care_plans),
                 }
                 for entry in found.beds
             ],
@@ -52,22 +56,6 @@ def _times(moment: datetime | None) -> dict[str, str] | None:
     return {
         "utc": moment.astimezone(UTC).isoformat(),
         "local": moment.astimezone(LONDON).isoformat(),
-    }
-
-
-def _due(item: due_list.DueItem) -> dict[str, Any]:
-    template = item.template.template
-    overdue = item.due.overdue_by
-    return {
-        "assessment": template.id,
-        "title": template.title,
-        "state": item.due.state.value,
-        "dueAt": _times(item.due.due_at),
-        "overdueMinutes": int(overdue.total_seconds() // 60) if overdue else None,
-        "last": {"at": _times(item.last_at), "total": item.last_total, "band": item.last_band}
-        if item.last_at
-        else None,
-        "note": item.note,
     }
 
 

@@ -14,6 +14,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from wardcare.catalog.care_plans import (
+    CarePlanCatalog,
+    CarePlanError,
+    check_triggers,
+    load_care_plans,
+)
+from wardcare.catalog.field_paths import field_path
 from wardcare.catalog.questionnaires import questionnaire
 from wardcare.catalog.scoring_rules import scoring_rules
 from wardcare.catalog.template_schema import AssessmentTemplate
@@ -52,7 +59,10 @@ class LoadedTemplate:
 
 
 class Catalog:
-    def __init__(self, templates: list[LoadedTemplate]) -> None:
+    def __init__(
+        self, templates: list[LoadedTemplate], care_plans: CarePlanCatalog | None = None
+    ) -> None:
+        self.care_plans = care_plans or CarePlanCatalog([])
         self._by_key = {(t.template.id, t.template.version): t for t in templates}
         self._latest: dict[str, LoadedTemplate] = {}
         for loaded in templates:
@@ -96,7 +106,7 @@ def load_template(path: Path) -> LoadedTemplate:
         template = AssessmentTemplate.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_field(raw, e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+            f"{field_path(raw, e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
         )
         raise TemplateError(f"{path.name}: {problems}") from None
     link_ids = {i.link_id for i in template.items}
@@ -128,32 +138,10 @@ def load_template(path: Path) -> LoadedTemplate:
     return LoadedTemplate(template, scoring_rules(template), resource, path)
 
 
-def _field(raw: Any, loc: tuple[Any, ...]) -> str:
-    """A field path a person can find: items[6] (linkId consciousness).code."""
-    parts: list[str] = []
-    node = raw
-    for part in loc:
-        if isinstance(part, int):
-            label = f"[{part}]"
-            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
-                link_id = node[part].get("linkId") or node[part].get("name")
-                if link_id:
-                    label += f" ({link_id})"
-            parts.append(label)
-        else:
-            parts.append(f".{part}" if parts else str(part))
-        node = node[part] if isinstance(node, list | dict) and _has(node, part) else None
-    return "".join(parts) or "(top level)"
-
-
-def _has(node: Any, key: Any) -> bool:
-    if isinstance(node, list):
-        return isinstance(key, int) and key < len(node)
-    return bool(key in node)
-
-
 def load_catalog(folder: Path) -> Catalog:
-    """Every template in folder/assessments; TemplateError for the first that cannot load."""
+    """Every template in folder/assessments and folder/care_plans; TemplateError for the first
+    that cannot load, or for an assessment trigger naming a plan or intervention that does not
+    exist."""
     paths = sorted((folder / "assessments").glob("*.yaml"))
     templates = [load_template(p) for p in paths]
     seen: dict[tuple[str, str], Path] = {}
@@ -164,7 +152,12 @@ def load_catalog(folder: Path) -> Catalog:
                 f"{loaded.path.name}: {key[0]} version {key[1]} is also defined in {seen[key].name}"
             )
         seen[key] = loaded.path
-    return Catalog(templates)
+    try:
+        care_plans = load_care_plans(folder)
+        check_triggers([(t.template, t.path) for t in templates], care_plans)
+    except CarePlanError as exc:
+        raise TemplateError(str(exc)) from None
+    return Catalog(templates, care_plans)
 
 
 def check_examples(loaded: LoadedTemplate) -> list[str]:

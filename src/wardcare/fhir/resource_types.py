@@ -23,6 +23,8 @@ SERVED_TYPES: tuple[str, ...] = (
     "RequestGroup",
     "DocumentReference",
     "Binary",
+    # SBAR handover notes (handover issue): sender hands over, recipient acknowledges.
+    "Communication",
 )
 
 # The record of who did what is itself never edited: Provenance and AuditEvent are append-only

@@ -13,10 +13,14 @@ from wardcare.domain.clock import Clock
 from wardcare.fhir.profiles import ProfileRegistry
 from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.fhir.validation import ResourceValidator
+from wardcare.fhir.versions import StoredVersion
 from wardcare.storage.unit_of_work import Transaction, UnitOfWork
 
 # Runs in the writing transaction after a resource is stored (e.g. NEWS2 from vital signs).
 WriteHook = Callable[[Transaction, "AppContext", Actor, dict[str, Any]], object]
+# Runs in the writing transaction for every version stored, derived ones included (e.g. the HL7
+# outbox queues a message about a NEWS2 score in the transaction that stores it). Must be cheap.
+StoredHook = Callable[[Transaction, "AppContext", StoredVersion], object]
 
 
 @dataclass(frozen=True)
@@ -29,3 +33,4 @@ class AppContext:
     clock: Clock
     catalog: Catalog
     write_hooks: tuple[WriteHook, ...] = field(default=())
+    stored_hooks: tuple[StoredHook, ...] = field(default=())

@@ -9,12 +9,14 @@ is never shown as a score, and the last score is shown with its time so a stale 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
+from wardcare import errors
 from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.catalog.template_schema import parse_duration
 from wardcare.domain import news2
@@ -22,13 +24,16 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.schedule import Due, DueRule, LastDone, next_due
 from wardcare.fhir import codes
 from wardcare.fhir.dates import date_range, from_micros
+from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import effective_range
 from wardcare.services import news2_from_vitals
+from wardcare.services.care_plan_work import PlanWork, active_plans
 from wardcare.services.context import AppContext
 from wardcare.services.ward_census import Bed, WardCensus, census_in
 from wardcare.storage.unit_of_work import Transaction
 
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _MONITORING = {
     "low": timedelta(hours=4),
     "low-medium": timedelta(hours=1),
@@ -50,6 +55,17 @@ class DueItem:
 class BedDue:
     bed: Bed
     items: list[DueItem] = field(default_factory=list)
+    # The bed's patient's active care plans, with their interventions due (care planning).
+    care_plans: list[PlanWork] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PatientDue:
+    patient: str
+    encounter: dict[str, Any] | None
+    items: list[DueItem]
+    care_plans: list[PlanWork]
+    generated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -62,35 +78,80 @@ class WardDue:
 def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
-        census = census_in(tx, ctx, ward_code=ward_code)
-        occupied = [b for b in census.beds if b.patient]
-        subjects = [("Patient", b.patient["id"]) for b in occupied if b.patient]
-        # Only active templates are scheduled: a draft (e.g. MUST until the trust holds BAPEN's
-        # permission) is shipped and tested but not put on the ward's work list.
-        scheduled = [t for t in ctx.catalog.latest() if t.template.status == "active"]
-        latest = {t.template.id: _latest_results(tx, t, subjects) for t in scheduled}
-        latest_vitals = tx.resources.latest_for_each(
-            "Observation",
-            subject_param="patient",
-            subjects=subjects,
-            date_param="date",
-            token=("category", codes.OBSERVATION_CATEGORY, "vital-signs"),
-        )
-        beds = []
-        for bed in census.beds:
-            entry = BedDue(bed)
-            if bed.patient and bed.encounter:
-                key = ("Patient", bed.patient["id"])
-                admitted = _admitted(bed.encounter)
-                for loaded in scheduled:
-                    last = latest[loaded.template.id].get(key)
-                    entry.items.append(_due_item(loaded, last, admitted, now))
-                _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
-            beds.append(entry)
+        return ward_due_in(tx, ctx, census=census_in(tx, ctx, ward_code=ward_code), now=now)
+
+
+def ward_due_in(tx: Transaction, ctx: AppContext, *, census: WardCensus, now: datetime) -> WardDue:
+    """The due list inside a transaction the caller holds (the handover sheet reads it in the
+    same snapshot as everything else it prints)."""
+    occupied = [b for b in census.beds if b.patient]
+    subjects = [("Patient", b.patient["id"]) for b in occupied if b.patient]
+    # Only active templates are scheduled: a draft (e.g. MUST until the trust holds BAPEN's
+    # permission) is shipped and tested but not put on the ward's work list.
+    scheduled = [t for t in ctx.catalog.latest() if t.template.status == "active"]
+    latest = {t.template.id: latest_results(tx, t, subjects) for t in scheduled}
+    latest_vitals = tx.resources.latest_for_each(
+        "Observation",
+        subject_param="patient",
+        subjects=subjects,
+        date_param="date",
+        token=("category", codes.OBSERVATION_CATEGORY, "vital-signs"),
+    )
+    beds = []
+    for bed in census.beds:
+        entry = BedDue(bed)
+        if bed.patient and bed.encounter:
+            key = ("Patient", bed.patient["id"])
+            admitted = _admitted(bed.encounter)
+            for loaded in scheduled:
+                last = latest[loaded.template.id].get(key)
+                entry.items.append(_due_item(loaded, last, admitted, now))
+            _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
+        beds.append(entry)
+    plans = active_plans(tx, ctx, [f"Patient/{pid}" for _t, pid in subjects], now)
+    for entry in beds:
+        if entry.bed.patient:
+            entry.care_plans = plans.get(f"Patient/{entry.bed.patient['id']}", [])
     return WardDue(census, beds, now)
 
 
-def _latest_results(
+def patient_due(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientDue:
+    """One patient's assessments and care-plan work due, wherever they are."""
+    now = ctx.clock.now()
+    with ctx.uow.read() as tx:
+        return patient_due_in(tx, ctx, patient_id=patient_id, now=now)
+
+
+def patient_due_in(
+    tx: Transaction, ctx: AppContext, *, patient_id: str, now: datetime
+) -> PatientDue:
+    patient = tx.resources.current("Patient", patient_id) if _ID.match(patient_id) else None
+    if patient is None or patient.deleted:
+        raise errors.not_found(f"Patient/{patient_id} is not known")
+    key = ("Patient", patient_id)
+    query = parse_search(
+        "Encounter",
+        [("patient", f"Patient/{patient_id}"), ("status", "in-progress"), ("_sort", "-date")],
+        ctx.search_parameters,
+        default_count=1,
+        max_count=1,
+    )
+    query.total = "none"
+    found = tx.resources.search(query).matches
+    encounter = orjson.loads(found[0].content) if found and found[0].content else None
+    items = []
+    if encounter is not None:
+        admitted = _admitted(encounter)
+        for loaded in (t for t in ctx.catalog.latest() if t.template.status == "active"):
+            last = latest_results(tx, loaded, [key]).get(key)
+            items.append(_due_item(loaded, last, admitted, now))
+    plans = active_plans(tx, ctx, [f"Patient/{patient_id}"], now)
+    return PatientDue(
+        f"Patient/{patient_id}", encounter, items, plans.get(f"Patient/{patient_id}", []), now
+    )
+
+
+def latest_results(
     tx: Transaction, loaded: LoadedTemplate, subjects: list[tuple[str, str]]
 ) -> dict[tuple[str, str], StoredVersion]:
     template = loaded.template

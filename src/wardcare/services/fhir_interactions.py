@@ -157,6 +157,8 @@ def create_in(
         _provenance(tx, stored, actor, resource, now)
     if run_hooks:
         _after_write(tx, ctx, actor, stored)
+    for stored_hook in ctx.stored_hooks:
+        stored_hook(tx, ctx, stored)
     return WriteResult(stored, created=True)
 
 
@@ -318,6 +320,8 @@ def update_in(
         raise
     _provenance(tx, stored, actor, resource, now)
     _after_write(tx, ctx, actor, stored)
+    for stored_hook in ctx.stored_hooks:
+        stored_hook(tx, ctx, stored)
     return WriteResult(stored, created=False)
 
 

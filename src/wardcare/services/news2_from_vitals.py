@@ -24,7 +24,7 @@ from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, spo2_scale_setting
-from wardcare.services import assessment_results, escalation
+from wardcare.services import assessment_results, care_plan_proposals, escalation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
@@ -202,7 +202,19 @@ def on_observation_stored(
         authored=effective,
         provenance=False,
     )
-    written = [stored, task] if task else [stored]
+    proposals = care_plan_proposals.propose_from_result(
+        tx,
+        ctx,
+        actor=actor,
+        loaded=loaded,
+        band=outcome.band_code,
+        answers={},
+        patient=patient,
+        encounter=found.encounter,
+        evidence=[f"Observation/{stored.id}"],
+        now=stored.last_updated_instant,
+    )
+    written = [stored, *([task] if task else []), *proposals]
     record_provenance(
         tx.resources,
         written,

@@ -22,7 +22,7 @@ from wardcare.domain.assessment_scoring import Answer, AnswerError, score
 from wardcare.errors import Category, Issue, WardCareError
 from wardcare.fhir import codes
 from wardcare.fhir.versions import StoredVersion
-from wardcare.services import assessment_results, escalation, news2_from_vitals
+from wardcare.services import assessment_results, care_plan_proposals, escalation, news2_from_vitals
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
@@ -321,7 +321,21 @@ def _store(
             authored=prepared.response.get("authored", stored_response.last_updated_instant),
             provenance=False,
         )
-    written = [stored_response, *extracted, *(v for v in (score_stored, task) if v)]
+    proposals: list[StoredVersion] = []
+    if response.get("status") in _SCORED_STATUSES:
+        proposals = care_plan_proposals.propose_from_result(
+            tx,
+            ctx,
+            actor=actor,
+            loaded=prepared.loaded,
+            band=outcome.band_code if outcome else None,
+            answers=prepared.answers,
+            patient=prepared.patient,
+            encounter=response.get("encounter", {}).get("reference"),
+            evidence=[response_ref, *([f"Observation/{score_stored.id}"] if score_stored else [])],
+            now=stored_response.last_updated_instant,
+        )
+    written = [stored_response, *extracted, *(v for v in (score_stored, task) if v), *proposals]
     record_provenance(
         tx.resources,
         written,

@@ -152,3 +152,68 @@ INDEX_TABLES = (
     search_quantity,
     search_patient_date,
 )
+
+# Every inbound HL7 v2 message, stored before it is parsed (issue 5: nothing lost): its raw
+# bytes, what became of it and the ACK it was answered with. The unique key is the sender's
+# (MSH-3, MSH-4, MSH-10): a resend of an accepted message finds its row and gets the same ACK,
+# even when the resend races the original on another connection. A message whose MSH cannot be
+# read has no key (NULLs never collide) and is still logged.
+hl7_inbound_messages = Table(
+    "hl7_inbound_messages",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("sending_application", String(227), nullable=True),
+    Column("sending_facility", String(227), nullable=True),
+    Column("control_id", String(199), nullable=True),
+    Column("message_type", String(32), nullable=True),
+    Column("patient_key", String(255), nullable=True),
+    # received -> accepted (AA) | error (AE) | rejected (AR)
+    Column("status", String(16), nullable=False),
+    Column("ack_code", String(2), nullable=True),
+    Column("ack", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("raw", Text, nullable=False),
+    # JSON list of "Type/id/_history/n" this message wrote.
+    Column("resources", Text, nullable=True),
+    Column("processed_at", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    UniqueConstraint(
+        "sending_application",
+        "sending_facility",
+        "control_id",
+        name="uq_hl7_inbound_messages_sender_control_id",
+    ),
+    Index(None, "status", "received_at"),
+    Index(None, "message_type", "received_at"),
+    Index(None, "patient_key", "received_at"),
+)
+
+# -- HL7 v2 outbound (issue 5) ---------------------------------------------------------------
+# The outbox: one row per HL7 message to one destination, inserted in the transaction of the
+# clinical change it reports (the transactional outbox pattern), so a committed change always has
+# its message and a rolled-back one never does. The sender delivers a destination's rows in `id`
+# order. Rows are integration state, updated in place as delivery progresses; the clinical record
+# they report is the versioned resource named by `resource`.
+hl7_outbox = Table(
+    "hl7_outbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("destination", String(64), nullable=False),
+    Column("message_type", String(16), nullable=False),  # e.g. ORU^R01
+    Column("control_id", String(64), nullable=False),  # MSH-10; the ACK's MSA-2 must echo it
+    Column("resource", String(255), nullable=False),  # e.g. Observation/x/_history/1
+    Column("patient", String(255), nullable=True),  # e.g. Patient/y
+    Column("message", Text, nullable=False),  # the HL7 message as sent (ER7, CR segment ends)
+    Column("status", String(16), nullable=False),  # pending | sent | dead-letter
+    Column("attempts", Integer, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("last_attempt", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_ack", Text, nullable=True),
+    Column("sent", BigInteger, nullable=True),
+    UniqueConstraint("control_id"),
+    Index("ix_hl7_outbox_queue", "destination", "status", "id"),
+    Index("ix_hl7_outbox_status", "status", "id"),
+)

@@ -1,0 +1,33 @@
+"""A patient's age and length of stay as the handover sheet prints them.
+
+Both are counted on the Europe/London calendar: a patient admitted at 23:30 on Monday is in
+their first day until midnight, and a birthday falls on the local date (NHS Data Dictionary,
+"Person Age": completed years on the date of the activity).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from wardcare.domain.schedule import LONDON
+
+
+def age_in_years(birth: date, on: date) -> int:
+    """Completed years on `on`; a 29 February birthday is reached on 1 March in other years."""
+    if on < birth:
+        raise ValueError(f"born {birth.isoformat()}, after {on.isoformat()}")
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def days_since_admission(admitted: datetime, now: datetime) -> int:
+    """Whole calendar days since admission on the London calendar: 0 on the day of admission."""
+    if admitted.tzinfo is None or now.tzinfo is None:
+        raise ValueError("admission and now must be timezone-aware")
+    return (now.astimezone(LONDON).date() - admitted.astimezone(LONDON).date()).days
+
+
+def describe_stay(days: int) -> str:
+    """The words on the sheet: "admitted today", "day 1", "day 12" (day 0 = admission day)."""
+    if days <= 0:
+        return "admitted today"
+    return f"{days} day" + ("" if days == 1 else "s") + " since admission"

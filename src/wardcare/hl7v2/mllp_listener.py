@@ -1,0 +1,124 @@
+"""The MLLP listener: an asyncio server that `wardcare serve` runs beside HTTP.
+
+Each connection reads frames (mllp_framing) and answers each message with its ACK before
+reading the next one, as MLLP senders expect. The work runs in a worker thread (services are
+synchronous); one patient's messages are applied in the order received, across connections,
+through a FIFO lock per patient, while different patients proceed in parallel. A connection
+that sends garbage, stalls (idle timeout), oversize frames or drops mid-frame affects only
+itself: an unfinished frame at EOF is never stored or acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from wardcare.hl7v2.inbound_handler import InboundHandler
+from wardcare.hl7v2.mllp_framing import DEFAULT_MAX_FRAME_SIZE, MllpFrameDecoder, encode_frame
+
+log = logging.getLogger("wardcare.hl7v2")
+
+DEFAULT_IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
+
+
+class _PatientQueues:
+    """asyncio locks are FIFO: waiting messages for one patient run in arrival order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str | None) -> AsyncIterator[None]:
+        if key is None:
+            yield
+            return
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class MllpListener:
+    def __init__(
+        self,
+        handler: InboundHandler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 2575,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.requested_port = port
+        self.max_frame_size = max_frame_size
+        self.idle_timeout = idle_timeout
+        self._server: asyncio.Server | None = None
+        self._queues = _PatientQueues()
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._serve_connection, self.host, self.requested_port
+        )
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            tasks = list(self._connections)
+            for task in tasks:
+                task.cancel()
+            # A message being applied when its connection is cancelled still commits in its
+            # worker thread; its sender, unanswered, resends and gets the stored ACK.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._server.wait_closed()
+
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        decoder = MllpFrameDecoder(self.max_frame_size)
+        try:
+            while True:
+                data = await asyncio.wait_for(reader.read(65536), self.idle_timeout)
+                if not data:
+                    break  # EOF; an unfinished frame is dropped unstored and unacknowledged
+                for frame in decoder.feed(data):
+                    if frame.oversize:
+                        acks = self.handler.too_large(frame.payload, self.max_frame_size)
+                    else:
+                        key = self.handler.ordering_key(frame.payload)
+                        async with self._queues.hold(key):
+                            acks = await asyncio.to_thread(self.handler.handle, frame.payload)
+                    for ack in acks:
+                        writer.write(encode_frame(ack))
+                    await writer.drain()
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("MLLP connection failed")
+        finally:
+            if task is not None:
+                self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()

@@ -1,0 +1,195 @@
+"""Assessment results propose care plans (the templates' `carePlanTriggers`).
+
+When an assessment result is stored (a completed form, or NEWS2 scored from vital signs) whose
+band or answers match a trigger, a proposal is stored in the same transaction: a CarePlan with
+`intent` proposal and `status` draft (FHIR R4 CarePlan: "the plan is a suggestion... no
+authorization to act"), naming the template, the result that triggered it and the interventions
+it asks for. A proposal never becomes active by itself: a nurse applies it
+(`PlanDefinition/$apply`), personalises and activates the plan, or revokes the proposal.
+
+No duplicates: while the patient has an open proposal or plan from the same template, a new
+trigger adds only interventions the open proposal does not yet list (a new version), and
+nothing when a plan from the template is already in place (the nurse owns that plan).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from wardcare.catalog.care_plans import LoadedCarePlan
+from wardcare.catalog.catalog import LoadedTemplate
+from wardcare.domain.actor import Actor
+from wardcare.domain.assessment_scoring import Answer
+from wardcare.fhir.care_planning import (
+    OPEN_PLAN_STATUSES,
+    coding,
+    plan_template_id,
+)
+from wardcare.fhir.dates import to_micros
+from wardcare.fhir.intervention_timing import timing_to_fhir
+from wardcare.fhir.search_query import parse_search
+from wardcare.fhir.versions import StoredVersion
+from wardcare.services import fhir_interactions as fhir
+from wardcare.services.context import AppContext
+from wardcare.storage.unit_of_work import Transaction
+
+_MAX_PLANS = 200
+
+
+def open_plans(
+    tx: Transaction, ctx: AppContext, patient: str
+) -> list[tuple[StoredVersion, dict[str, Any]]]:
+    """The patient's open CarePlans (draft, active, on hold), with their content."""
+    query = parse_search(
+        "CarePlan",
+        [("patient", patient), ("status", ",".join(sorted(OPEN_PLAN_STATUSES)))],
+        ctx.search_parameters,
+        default_count=_MAX_PLANS,
+        max_count=_MAX_PLANS,
+    )
+    query.total = "none"
+    return [(v, orjson.loads(v.content)) for v in tx.resources.search(query).matches if v.content]
+
+
+def propose_from_result(
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    loaded: LoadedTemplate,
+    band: str | None,
+    answers: Mapping[str, Answer],
+    patient: str,
+    encounter: str | None,
+    evidence: Sequence[str],
+    now: str,
+) -> list[StoredVersion]:
+    """Store (or extend) a proposal for each plan the result triggers; the versions written."""
+    wanted: dict[str, tuple[list[str], list[str]]] = {}
+    for trigger in loaded.template.care_plan_triggers:
+        by_band = band is not None and band in trigger.when_band
+        by_answer = bool(trigger.when_answer) and all(
+            answers.get(k) == v for k, v in trigger.when_answer.items()
+        )
+        if not (by_band or by_answer):
+            continue
+        interventions, reasons = wanted.setdefault(trigger.plan, ([], []))
+        interventions.extend(i for i in trigger.interventions if i not in interventions)
+        if trigger.reason not in reasons:
+            reasons.append(trigger.reason)
+    if not wanted:
+        return []
+    existing = open_plans(tx, ctx, patient)
+    written = []
+    for plan_id, (interventions, reasons) in wanted.items():
+        plan = ctx.catalog.care_plans.get(plan_id)
+        if plan is None or plan.template.status != "active":
+            continue
+        mine = [(v, p) for v, p in existing if plan_template_id(p) == plan_id]
+        if any(p.get("intent") != "proposal" for _v, p in mine):
+            continue  # a plan from this template is in place: the nurse owns it
+        source = f"{loaded.template.title}: " + " ".join(reasons)
+        if mine:
+            stored = _extend(tx, ctx, actor, plan, mine[0], interventions, source, now)
+        else:
+            stored = _create(
+                tx, ctx, actor, plan, interventions, source, patient, encounter, evidence, now
+            )
+        if stored is not None:
+            written.append(stored)
+    return written
+
+
+def proposed_activity(plan: LoadedCarePlan, intervention_id: str) -> dict[str, Any]:
+    template = plan.template
+    intervention = template.intervention(intervention_id)
+    assert intervention is not None, "triggers are checked against their plan at start-up"
+    return {
+        "detail": {
+            "kind": "Task",
+            "instantiatesCanonical": [f"{template.activity_url(intervention)}|{template.version}"],
+            "code": {"coding": [intervention.code(template.id).model_dump(exclude_none=True)]},
+            "status": "not-started",
+            "description": intervention.description,
+            "scheduledTiming": timing_to_fhir(plan.timing(intervention)),
+        }
+    }
+
+
+def _selected(plan: LoadedCarePlan, triggered: Sequence[str]) -> list[str]:
+    always = [i.id for i in plan.template.interventions if i.include == "always"]
+    return always + [i for i in triggered if i not in always]
+
+
+def _create(
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    plan: LoadedCarePlan,
+    interventions: Sequence[str],
+    reason: str,
+    patient: str,
+    encounter: str | None,
+    evidence: Sequence[str],
+    now: str,
+) -> StoredVersion:
+    template = plan.template
+    proposal: dict[str, Any] = {
+        "resourceType": "CarePlan",
+        "status": "draft",
+        "intent": "proposal",
+        "instantiatesCanonical": [template.canonical],
+        "category": [{"coding": [coding("nursing-care-plan", "Nursing care plan")]}],
+        "title": template.title,
+        "description": f"Proposed: {template.problem.text}. {reason}",
+        "subject": {"reference": patient},
+        "created": now,
+        "supportingInfo": [{"reference": e} for e in evidence],
+        "note": [{"text": reason, "time": now}],
+        "activity": [proposed_activity(plan, i) for i in _selected(plan, interventions)],
+    }
+    if encounter:
+        proposal["encounter"] = {"reference": encounter}
+    return fhir.create_in(
+        tx,
+        ctx,
+        actor=actor,
+        resource=proposal,
+        resource_id=str(uuid.uuid4()),
+        run_hooks=False,
+        provenance=False,
+    ).stored
+
+
+def _extend(
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    plan: LoadedCarePlan,
+    found: tuple[StoredVersion, dict[str, Any]],
+    interventions: Sequence[str],
+    reason: str,
+    now: str,
+) -> StoredVersion | None:
+    """Add the interventions an open proposal lacks (a new version); None when it has them."""
+    current, proposal = found
+    listed = {
+        canonical
+        for activity in proposal.get("activity", ())
+        for canonical in activity.get("detail", {}).get("instantiatesCanonical", ())
+    }
+    new = [
+        proposed_activity(plan, i)
+        for i in _selected(plan, interventions)
+        if proposed_activity(plan, i)["detail"]["instantiatesCanonical"][0] not in listed
+    ]
+    if not new:
+        return None
+    updated = {**proposal, "activity": [*proposal.get("activity", ()), *new]}
+    updated["note"] = [*proposal.get("note", ()), {"text": reason, "time": now}]
+    updated.pop("meta", None)
+    return tx.resources.new_version(current, updated, now=to_micros(ctx.clock.now()), method="PUT")

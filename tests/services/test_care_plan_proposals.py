@@ -1,0 +1,99 @@
+"""Assessment results propose care plans in the transaction that stores them, from a completed
+form or from NEWS2 scored from separate vital signs; never twice, never active by themselves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests import factories
+from tests.api.test_care_plan_journey import FALLS_FACTORS, admit, assessment, proposals
+
+
+def test_news2_scored_from_vital_signs_proposes_the_deteriorating_patient_plan(
+    client: TestClient,
+) -> None:
+    patient_id, _encounter = admit(client)
+    when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    readings = factories.vital_signs(
+        patient_id,
+        when=when,
+        rr=26,
+        spo2=91,
+        o2_flow=0,
+        sbp=95,
+        dbp=60,
+        pulse=120,
+        acvpu="A",
+        temp=38.6,
+    )
+    for observation in readings:
+        assert client.post("/fhir/Observation", json=observation).status_code == 201
+    (proposal,) = proposals(client, patient_id)
+    assert proposal["instantiatesCanonical"] == [
+        "http://wardcare.org/fhir/PlanDefinition/deteriorating-patient|1.0.0"
+    ]
+    assert (proposal["status"], proposal["intent"]) == ("draft", "proposal")
+    score = proposal["supportingInfo"][0]["reference"]
+    assert client.get(f"/fhir/{score}").json()["code"]["coding"][0]["code"] == "1104051000000101"
+    provenance = client.get("/fhir/Provenance", params={"target": f"CarePlan/{proposal['id']}"})
+    (entry,) = provenance.json()["entry"]
+    assert score + "/_history/1" in [t["reference"] for t in entry["resource"]["target"]]
+
+
+def test_a_well_patient_gets_no_proposal(client: TestClient) -> None:
+    patient_id, encounter_id = admit(client)
+    none_found = {**FALLS_FACTORS, "falls_history": False, "footwear": False}
+    response = client.post(
+        "/fhir/QuestionnaireResponse",
+        json=assessment("falls-multifactorial", patient_id, encounter_id, **none_found),
+    )
+    assert response.status_code == 201
+    assert proposals(client, patient_id) == []
+
+
+def _activities(proposal: dict[str, Any]) -> set[str]:
+    return {
+        a["detail"]["instantiatesCanonical"][0].split("|")[0].rsplit(".", 1)[1]
+        for a in proposal["activity"]
+    }
+
+
+def test_a_new_factor_extends_the_open_proposal_instead_of_duplicating_it(
+    client: TestClient,
+) -> None:
+    patient_id, encounter_id = admit(client)
+    first = {**FALLS_FACTORS, "falls_history": False}  # unsafe footwear only
+    client.post(
+        "/fhir/QuestionnaireResponse",
+        json=assessment("falls-multifactorial", patient_id, encounter_id, **first),
+    )
+    (proposal,) = proposals(client, patient_id)
+    assert "hourly-rounding" not in _activities(proposal)
+    later = {**first, "cognition": "new-confusion"}
+    client.post(
+        "/fhir/QuestionnaireResponse",
+        json=assessment("falls-multifactorial", patient_id, encounter_id, **later),
+    )
+    (extended,) = proposals(client, patient_id)
+    assert extended["id"] == proposal["id"]
+    assert extended["meta"]["versionId"] == "2"
+    assert {"delirium-screen", "hourly-rounding", "bed-rails-assessment"} <= _activities(extended)
+    assert len(extended["note"]) == 2
+
+
+def test_no_proposal_while_a_plan_from_the_template_is_in_place(client: TestClient) -> None:
+    patient_id, encounter_id = admit(client)
+    applied = client.post(
+        "/fhir/PlanDefinition/falls-prevention/$apply",
+        params=[("subject", f"Patient/{patient_id}"), ("intervention", "safe-environment")],
+    )
+    assert applied.status_code == 201
+    assert len(applied.json()["activity"]) == 1  # exactly the interventions named
+    client.post(
+        "/fhir/QuestionnaireResponse",
+        json=assessment("falls-multifactorial", patient_id, encounter_id, **FALLS_FACTORS),
+    )
+    assert proposals(client, patient_id) == []
