@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from wardcare.ui import assessment_routes, board_routes, patient_routes
+from wardcare.ui import assessment_routes, board_routes, care_plan_routes, patient_routes
 from wardcare.ui.pages import STATIC
 
 
@@ -19,5 +19,6 @@ def install(app: FastAPI) -> None:
     router.include_router(board_routes.router)
     router.include_router(patient_routes.router)
     router.include_router(assessment_routes.router)
+    router.include_router(care_plan_routes.router)
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
