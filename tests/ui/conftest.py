@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import LiveServer
 from wardcare.demo.loader import load_hospital
 from wardcare.demo.synthetic_hospital import (
     HospitalSpec,
@@ -63,8 +64,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    browser_context = browser.new_context(viewport=SCREEN)
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    # When the server demands a token (SMART security), the browser sends the one the live
+    # server fixture carries with every request, frames included.
+    headers = getattr(live_server, "headers", None) or {}
+    browser_context = browser.new_context(viewport=SCREEN, extra_http_headers=dict(headers))
     opened = browser_context.new_page()
     opened.set_default_timeout(15_000)
     yield opened

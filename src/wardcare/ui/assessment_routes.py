@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from wardcare.api.dependencies import ActorDep, ContextDep
+from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.assessment_preview import preview, template_or_404
@@ -46,7 +47,7 @@ class _Form:
     fields: list[Field]
 
 
-def _load(ctx: AppContext, actor: ActorDep, patient_id: str, template_id: str) -> _Form:
+def _load(ctx: AppContext, actor: Actor, patient_id: str, template_id: str) -> _Form:
     loaded = template_or_404(ctx, template_id)
     patient = fhir.read(ctx, actor=actor, resource_type="Patient", resource_id=patient_id)
     # The form is built from the Questionnaire as published in the record, not from the file.
