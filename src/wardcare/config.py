@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     hl7_retry_initial_seconds: float = Field(default=1.0, gt=0)
     hl7_retry_max_seconds: float = Field(default=300.0, gt=0)
 
+    # Who may show the ward UI in a frame (CSP frame-ancestors, CSP Level 2): the EHR's origin,
+    # e.g. "'self' https://ehr.trust.nhs.uk". Set it to the EHR that embeds WardCare.
+    ui_frame_ancestors: str = "'self'"
+
     @model_validator(mode="after")
     def _destinations_from_file(self) -> Settings:
         if self.hl7_destinations_file is not None:

@@ -26,6 +26,7 @@ from wardcare.api.security import install_security
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
 from wardcare.services.template_publishing import publish_care_plans, publish_questionnaires
+from wardcare.ui import install as install_ui
 
 log = logging.getLogger("wardcare.api")
 
@@ -54,6 +55,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(hl7_routes.router)
     app.include_router(hl7_outbox_routes.router)
     app.include_router(handover_routes.router)
+    install_ui(app)  # the ward UI at /ui
 
     @app.exception_handler(WardCareError)
     async def _wardcare_error(_request: Request, exc: WardCareError) -> Response:
