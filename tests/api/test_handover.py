@@ -265,6 +265,20 @@ def test_capability_statement_declares_the_operation_and_notes(ward_client: Test
     assert "related" in {p["name"] for p in resources["DocumentReference"]["searchParam"]}
 
 
+def test_patient_handover_without_obs_says_none_recorded(
+    ward_client: TestClient, ward: dict[str, Any], tmp_path: Path
+) -> None:
+    quiet = ward["quiet"]
+    response = ward_client.get(f"/fhir/Patient/{quiet['id']}/$handover")
+    assert response.status_code == 200
+    text = squash(" ".join(page_texts(response.content, tmp_path)))
+    assert "Observations: none recorded in the last 72 hours" in text
+    assert "NEWS2: none recorded" in text
+    assert "0 LOW" not in text
+    assert "No handover note recorded" in text
+    assert "Allergies: none recorded" in text
+
+
 def test_unknown_ward_is_404_and_unknown_patient_is_404(ward_client: TestClient) -> None:
     response = ward_client.get("/wards/NOWARD/handover.pdf")
     assert response.status_code == 404
