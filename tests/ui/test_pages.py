@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import auth_headers
 from wardcare.api.app import create_app
 from wardcare.demo.synthetic_hospital import SyntheticHospital
 from wardcare.services.context import AppContext
@@ -67,7 +68,7 @@ def test_pages_may_be_framed_only_by_the_configured_ehr(
         update={"ui_frame_ancestors": "'self' https://ehr.example.nhs.uk"}
     )
     app = create_app(dataclasses.replace(context, settings=settings))
-    with TestClient(app) as client:
+    with TestClient(app, headers=auth_headers(context)) as client:
         answer = client.get("/ui/wards")
     assert answer.status_code == 200
     policy = answer.headers["content-security-policy"]
@@ -155,7 +156,7 @@ def test_recording_through_the_form_stores_the_score_and_escalates(
     response = client.get(
         "/fhir/QuestionnaireResponse", params={"patient": f"Patient/{patient_id}"}
     ).json()
-    assert response["entry"][0]["resource"]["author"]["display"].startswith("Unauthenticated")
+    assert response["entry"][0]["resource"]["author"]["display"].startswith("Alex Morgan")
 
 
 def test_a_refused_answer_shows_the_form_again_with_the_message_and_stores_nothing(

@@ -15,7 +15,7 @@ from wardcare.api.fhir_responses import fhir_response
 from wardcare.fhir.dates import InvalidDate, date_range, from_micros, instant
 from wardcare.hl7v2.inbound_handler import InboundHandler
 from wardcare.hl7v2.message_parsing import ParseProblem
-from wardcare.services import hl7_inbound
+from wardcare.services import authorisation, hl7_inbound
 from wardcare.storage.hl7_message_log import STATUSES, LogFilter, LoggedMessage
 
 router = APIRouter(prefix="/hl7", tags=["HL7 v2"])
@@ -80,6 +80,8 @@ async def message(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response
 async def reprocess(
     message_id: int, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:
+    # Reprocessing writes what the message carries, for any patient: integration scopes only.
+    authorisation.authorise_interface(actor, act=True)
     handler = _handler(request)
     try:
         acks = await run_in_threadpool(lambda: handler.reprocess(message_id))

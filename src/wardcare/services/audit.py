@@ -68,6 +68,7 @@ class AccessNote:
     patients: set[str] = field(default_factory=set)
     denied: bool = False
     by_compartment: bool = False
+    exported: list[str] = field(default_factory=list)  # documents printed (handover PDFs)
 
 
 _NOTE: ContextVar[AccessNote | None] = ContextVar("wardcare_access_note", default=None)
@@ -97,6 +98,22 @@ def note_denied(*, compartment: bool = False) -> None:
     if note is not None:
         note.denied = True
         note.by_compartment = note.by_compartment or compartment
+
+
+def note_exported(document: str) -> None:
+    """A print: the request took data out of the system as a document (`DocumentReference/id`)."""
+    note = _NOTE.get()
+    if note is not None:
+        note.exported.append(document)
+
+
+# DICOM audit event ID "Export" (DCM 110106): data leaving the system, e.g. printed on paper;
+# IHE ITI TF-2 (ATNA) uses it for exports and prints.
+EXPORT_TYPE = {
+    "system": "http://dicom.nema.org/resources/ontology/DCM",
+    "code": "110106",
+    "display": "Export",
+}
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,8 @@ def audit_event(access: Access, note: AccessNote, *, recorded: int) -> dict[str,
             ],
         },
     }
+    if note.exported:
+        event["type"] = EXPORT_TYPE
     if outcome != "0":
         reason = "denied by patient compartment (answered 404)" if note.by_compartment else ""
         event["outcomeDesc"] = "; ".join(
@@ -153,6 +172,14 @@ def audit_event(access: Access, note: AccessNote, *, recorded: int) -> dict[str,
                 "what": {"reference": access.what},
                 "type": _coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2"),
                 "role": _coding("http://terminology.hl7.org/CodeSystem/object-role", "4"),
+            }
+        )
+    for document in note.exported:
+        entities.append(
+            {
+                "what": {"reference": document},
+                "type": _coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2"),
+                "role": _coding("http://terminology.hl7.org/CodeSystem/object-role", "3"),
             }
         )
     if access.query:

@@ -52,6 +52,7 @@ _PATIENT_ELEMENTS: dict[str, tuple[str, ...]] = {
     "AllergyIntolerance": ("patient",),
     "Provenance": ("target",),
     "Binary": ("securityContext",),
+    "Communication": ("subject",),  # R4 compartment: subject (handover notes)
 }
 # Shared definitions: in no patient's compartment, readable with a scope for their type.
 SHARED_TYPES = frozenset(
@@ -273,3 +274,58 @@ _NAMES = {
     Interaction.DELETE: "delete",
     Interaction.SEARCH: "search",
 }
+
+
+# -- Operations beyond plain REST: care planning, handover, the HL7 interface -------------------
+# They read or write several types at once, so each asks for every scope its work needs, with the
+# same compartment rule as a read: another patient's data answers 404.
+
+# What a patient's care-planning views read (care summary, due list, drafts, chart).
+CARE_PLAN_READS = ("CarePlan", "Goal", "Task", "Condition", "Observation")
+CHART_READS = ("Patient", "Encounter", "Observation", "QuestionnaireResponse", "AllergyIntolerance")
+
+
+def authorise_patient_write(
+    actor: Actor, patient_ids: Iterable[str], needs: Iterable[tuple[Interaction, str]]
+) -> None:
+    """An operation that writes one patient's record (`PlanDefinition/$apply`,
+    `Task/$record-occurrence`, `Goal/$evaluate`, a handover note or print): a scope for every
+    interaction it performs, and a patient-context token only inside its own compartment
+    (404, as `check_existing`, since the target belongs to another patient)."""
+    patients = list(patient_ids)
+    for interaction, resource_type in needs:
+        granted = authorise(actor, interaction, resource_type)
+        if granted == Reach.COMPARTMENT and actor.patient not in patients:
+            audit.note_denied(compartment=True)
+            raise errors.not_found(f"Patient/{patients[0] if patients else '?'} is not known")
+    audit.note_patients(patients)
+
+
+def authorise_ward_print(actor: Actor) -> None:
+    """A ward handover sheet shows every bed and is kept as a DocumentReference with its PDF
+    (R4 Binary.securityContext: access to the Binary follows its DocumentReference, so only the
+    DocumentReference needs a create scope)."""
+    authorise_ward(actor)
+    authorise(actor, Interaction.CREATE, "DocumentReference")
+
+
+# The HL7 v2 message logs (inbound `/hl7/messages`, outbound `/hl7/outbox`) hold every patient's
+# data of every message, so they are for the integration analyst: a user/ or system/ scope on all
+# types (`*`). Reading needs `rs`; `$reprocess` and `$retry` create and update records of any type
+# the message carries, so they need `cu` as well. No patient/ scope reaches them.
+_INTERFACE_READ = (Interaction.READ, Interaction.SEARCH)
+_INTERFACE_ACT = (Interaction.CREATE, Interaction.UPDATE)
+
+
+def authorise_interface(actor: Actor, *, act: bool = False) -> None:
+    """The HL7 interface logs: 403 unless user/*.rs or system/*.rs (and .cu to act on them)."""
+    for interaction in _INTERFACE_READ + (_INTERFACE_ACT if act else ()):
+        # `*` as the type matches only wildcard scopes; a patient/ wildcard reaches one
+        # compartment, which is not enough for a log of all patients.
+        if may(actor, interaction, "*") != Reach.ALL:
+            audit.note_denied()
+            raise errors.error(
+                Category.FORBIDDEN,
+                "The HL7 message logs need an integration scope: user/*.rs or system/*.rs to "
+                "read, user/*.cruds or system/*.cruds to reprocess or retry",
+            )

@@ -17,6 +17,7 @@ from wardcare.domain.actor import Actor
 from wardcare.fhir.care_planning import plan_template_id, with_status_reason
 from wardcare.fhir.intervention_timing import task_timing, timing_from_fhir
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.care_plan_proposals import open_plans
 from wardcare.services.context import AppContext
@@ -44,6 +45,7 @@ class DraftPlan:
 
 def draft_plans(ctx: AppContext, *, actor: Actor, patient_id: str) -> list[DraftPlan]:
     """Plans applied from a template but not yet active: the nurse personalises and activates."""
+    authorisation.authorise_patient(actor, patient_id, authorisation.CARE_PLAN_READS)
     with ctx.uow.read() as tx:
         fhir.read_in(tx, resource_type="Patient", resource_id=patient_id)
         drafts = [

@@ -116,6 +116,9 @@ def ward_due_in(tx: Transaction, ctx: AppContext, *, census: WardCensus, now: da
 
 def patient_due(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientDue:
     """One patient's assessments and care-plan work due, wherever they are."""
+    authorisation.authorise_patient(
+        actor, patient_id, authorisation.CHART_READS + authorisation.CARE_PLAN_READS
+    )
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
         return patient_due_in(tx, ctx, patient_id=patient_id, now=now)

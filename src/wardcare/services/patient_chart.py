@@ -15,6 +15,7 @@ from wardcare.domain.actor import Actor
 from wardcare.fhir.dates import from_micros
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.vital_signs import effective_range
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.patient_care_plans import CarePlanSummary, care_plans_for
@@ -59,6 +60,9 @@ class PatientChart:
 
 
 def patient_chart(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientChart:
+    authorisation.authorise_patient(
+        actor, patient_id, authorisation.CHART_READS + authorisation.CARE_PLAN_READS
+    )
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
         patient = orjson.loads(
@@ -83,6 +87,7 @@ def patient_chart(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientC
 
 def current_encounter(ctx: AppContext, *, actor: Actor, patient_id: str) -> str | None:
     """ "Encounter/id" of the patient's stay in progress, for an assessment recorded now."""
+    authorisation.authorise_patient(actor, patient_id, ("Patient", "Encounter"))
     with ctx.uow.read() as tx:
         fhir.read_in(tx, resource_type="Patient", resource_id=patient_id)
         encounter, _bed = _current_stay(tx, ctx, patient_id)
