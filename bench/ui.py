@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     KeepAliveClient,
+    auth_headers,
     fresh_database,
     latency_summary,
     machine,
@@ -142,14 +143,15 @@ def _over_http(url: str, requests: int, log_dir: Path) -> tuple[dict[str, Any], 
     failures = 0
     with running_server(url, log_dir=log_dir) as server:
         client = KeepAliveClient(server.host, server.port)
+        headers = auth_headers()  # the demo nurse's token (the browser sends its session)
         for path in (f"/ui/wards/{WARD}", f"/ui/wards/{WARD}/board"):
             for _ in range(10):  # warm-up: imports, template compilation, SQLite page cache
-                client.request("GET", path)
+                client.request("GET", path, headers=headers)
             times = []
             cpu = server.cpu_seconds()
             for _ in range(requests):
                 start = time.perf_counter()
-                status, _body = client.request("GET", path)
+                status, _body = client.request("GET", path, headers=headers)
                 times.append(time.perf_counter() - start)
                 failures += status != 200
             results[path] = latency_summary(times)

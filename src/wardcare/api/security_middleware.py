@@ -191,7 +191,8 @@ def _access(
         status=status,
         actor=actor,
         what=what,
-        query=query if what is None or query_string else None,
+        # A view of one patient (/patients/X/due, /ui/patients/X/...) also says which view.
+        query=query if what is None or query_string or subtype == "operation" else None,
         address=address,
         description=problem if status == 401 else None,
     )
