@@ -191,19 +191,34 @@ def handover(
     from wardcare.bootstrap import build_context
     from wardcare.domain.actor import Actor, ActorKind
     from wardcare.errors import WardCareError
+    from wardcare.fhir.outcomes import status_for
+    from wardcare.services import audit
     from wardcare.services.ward_handover import print_ward_sheet
 
+    # The command line works with the database's own credentials (like `migrate`): whoever can
+    # run it can read the whole record already, so it acts with user/ scopes. Its print is
+    # audited like one over HTTP (an export naming the DocumentReference kept).
     actor = Actor(
         kind=ActorKind.USER,
         display=printed_by or f"{getpass.getuser()} (wardcare command line)",
+        scopes=frozenset({"user/*.cruds"}),
     )
     context = build_context(_settings(database_url=database))
+    trail = audit.AuditTrail(context)
+    note, token = audit.begin_note()
+    status = 500
     try:
         printed = print_ward_sheet(context, actor=actor, ward_code=ward, shift=shift)
+        status = 200
     except WardCareError as exc:
+        status = status_for(exc)
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
     finally:
+        audit.end_note(token)
+        command = f"wardcare handover --ward {ward}"
+        trail.record(audit.Access("operation", status, actor, query=command), note)
+        trail.close()
         context.uow.engine.dispose()
     Path(output).write_bytes(printed.pdf)
     console.print(
