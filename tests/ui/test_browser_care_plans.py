@@ -32,6 +32,9 @@ def test_adopt_activate_and_document_a_care_plan_then_print_the_handover(
     activate = page.get_by_role("button", name="Activate Pressure ulcer prevention (aSSKINg)")
     activate.focus()
     page.keyboard.press("Enter")
+    # The form's submit may start after the key press returns (seen on a loaded machine):
+    # wait for the page it leads to rather than read the one before.
+    page.wait_for_url(lambda url: "done=Plan%20activated" in url)
     assert "Plan activated" in page.locator("#done").inner_text()
 
     first = page.locator("form.intervention").first
