@@ -286,18 +286,24 @@ CHART_READS = ("Patient", "Encounter", "Observation", "QuestionnaireResponse", "
 
 
 def authorise_patient_write(
-    actor: Actor, patient_ids: Iterable[str], needs: Iterable[tuple[Interaction, str]]
+    actor: Actor,
+    patient_ids: Iterable[str],
+    needs: Iterable[tuple[Interaction, str]],
+    *,
+    target: str | None = None,
 ) -> None:
     """An operation that writes one patient's record (`PlanDefinition/$apply`,
     `Task/$record-occurrence`, `Goal/$evaluate`, a handover note or print): a scope for every
     interaction it performs, and a patient-context token only inside its own compartment
-    (404, as `check_existing`, since the target belongs to another patient)."""
+    (404 naming the `target` resource, e.g. `Task/1`, exactly as for a missing one: the answer
+    never names the other patient)."""
     patients = list(patient_ids)
     for interaction, resource_type in needs:
         granted = authorise(actor, interaction, resource_type)
         if granted == Reach.COMPARTMENT and actor.patient not in patients:
             audit.note_denied(compartment=True)
-            raise errors.not_found(f"Patient/{patients[0] if patients else '?'} is not known")
+            missing = target or (f"Patient/{patients[0]}" if patients else "The resource")
+            raise errors.not_found(f"{missing} is not known")
     audit.note_patients(patients)
 
 

@@ -53,6 +53,7 @@ def evaluate_goal(
             actor,
             authorisation.patients_of(goal),
             [(Interaction.UPDATE, "Goal"), (Interaction.CREATE, "Observation")],
+            target=f"Goal/{goal_id}",
         )
         if goal.get("lifecycleStatus") != "active":
             raise errors.unprocessable(

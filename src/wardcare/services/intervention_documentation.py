@@ -74,6 +74,7 @@ def record_occurrence(
             actor,
             authorisation.patients_of(task),
             [(Interaction.UPDATE, "Task"), (Interaction.CREATE, "Task")],
+            target=f"Task/{task_id}",
         )
         if not is_intervention(task):
             raise errors.unprocessable(
