@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 # Debian packages WardCare needs beyond Python: WeasyPrint renders PDFs with Pango/HarfBuzz and
-# needs a font; the PDF tests read pages with poppler-utils.
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+# needs a font; the PDF tests read pages with poppler-utils; the UI tests drive chromium.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium
 
 .PHONY: demo test lint format typecheck bench check-system install serve migrate clean
 
 demo: install
-	$(BIN)/wardcare demo
+	WARDCARE_DEV_MODE=1 $(BIN)/wardcare demo
 
 test: install lint
 	$(BIN)/pytest
@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/mllp_ingest.py
 	$(BIN)/python bench/handover.py
 	$(BIN)/python bench/careplans.py
+	$(BIN)/python bench/ui.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     KeepAliveClient,
     MachineUsage,
+    auth_headers,
     fresh_database,
     machine,
     markdown_table,
@@ -44,7 +45,7 @@ from wardcare.domain import news2
 
 NEWS2 = "http://wardcare.org/fhir/Questionnaire/news2|1.0.0"
 ACVPU = "http://wardcare.org/fhir/CodeSystem/acvpu"
-HEADERS = {"Content-Type": "application/fhir+json"}
+HEADERS = {"Content-Type": "application/fhir+json", **auth_headers()}
 TARGET_PER_SECOND = 200
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -15,6 +15,7 @@ patient, 420 on the ward), with three documented occurrences of every interventi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     KeepAliveClient,
     Server,
+    auth_headers,
     fresh_database,
     latency_summary,
     machine,
@@ -39,6 +41,7 @@ from bench.common import (
 )
 
 HEADERS = {"Content-Type": "application/fhir+json"}
+_auth = functools.cache(auth_headers)  # the demo nurse's token, minted once
 CODES = "http://wardcare.org/fhir/Id/location-code"
 PHYSICAL = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 ACVPU = "http://wardcare.org/fhir/CodeSystem/acvpu"
@@ -49,7 +52,7 @@ WARD = "WARDB"
 
 def _json(client: KeepAliveClient, method: str, path: str, body: Any = None, **headers: str) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    status, answer = client.request(method, path, data, {**HEADERS, **headers})
+    status, answer = client.request(method, path, data, {**HEADERS, **_auth(), **headers})
     if status >= 300:
         raise RuntimeError(f"{method} {path}: {status} {answer[:400]!r}")
     return json.loads(answer) if answer else None
@@ -189,7 +192,7 @@ def timed(client: KeepAliveClient, path: str, requests: int, server: Server) -> 
     cpu_before, load_before = server.cpu_seconds(), os.getloadavg()[0]
     for _ in range(requests):
         start = time.perf_counter()
-        status, _body = client.request("GET", path)
+        status, _body = client.request("GET", path, headers=_auth())
         seconds.append(time.perf_counter() - start)
         if status != 200:
             raise RuntimeError(f"GET {path}: {status}")

@@ -48,6 +48,28 @@ def wardcare_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from wardcare.cli import app; app()", *args]
 
 
+# Every request needs a SMART access token (README "Security and audit"): benchmark servers run
+# the DEV ONLY demo authorisation server with a fixed issuer and audience, so a token minted here
+# is valid on any port, and the clients send it.
+BENCH_AUTH = {
+    "dev_mode": "1",
+    "dev_auth_key_file": str(REPO / "var" / "bench-dev-auth-signing-key.pem"),
+    "auth_issuer": "urn:wardcare:bench:dev-auth",
+    "auth_audience": "urn:wardcare:bench:fhir",
+}
+
+
+def auth_headers(scope: str = "user/*.cruds") -> dict[str, str]:
+    """A 12-hour token of the demo nurse, signed with the benchmark servers' dev key."""
+    from wardcare.config import Settings  # noqa: PLC0415 - clients need not import the app
+    from wardcare.devauth import users  # noqa: PLC0415
+    from wardcare.devauth.authorization_server import DevAuthorizationServer  # noqa: PLC0415
+
+    server = DevAuthorizationServer(Settings(**BENCH_AUTH))  # type: ignore[arg-type]
+    token = server.mint(user=users.user("nurse"), scope=scope, lifetime=12 * 3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def wardcare_env(**settings: str) -> dict[str, str]:
     """This process's environment without any WARDCARE_* variable, plus the given settings.
 
@@ -126,7 +148,9 @@ def running_server(
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             wardcare_command("serve"),
-            env=wardcare_env(**settings, database_url=database_url, http_port=str(port)),
+            env=wardcare_env(
+                **{**BENCH_AUTH, **settings}, database_url=database_url, http_port=str(port)
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,

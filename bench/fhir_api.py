@@ -86,7 +86,11 @@ CATEGORY = [
         ]
     }
 ]
-HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+HEADERS = {
+    "Content-Type": "application/fhir+json",
+    "Accept": "application/fhir+json",
+    **common.auth_headers(),
+}
 
 SEARCH_CODE = "8867-4"
 PAGE_SIZE = 50

@@ -39,7 +39,13 @@ from wardcare.storage.database import make_engine
 from wardcare.storage.migrate import upgrade
 
 TARGET_SECONDS_28 = 2.0
-NURSE_IN_CHARGE = Actor(ActorKind.USER, "Bench nurse in charge", "Practitioner/bench")
+# A ward print needs user/ scopes (services/authorisation.py), as the nurse in charge's token has.
+NURSE_IN_CHARGE = Actor(
+    ActorKind.USER,
+    "Bench nurse in charge",
+    "Practitioner/bench",
+    scopes=frozenset({"user/*.cruds"}),
+)
 
 
 def ward_spec(beds: int) -> WardSpec:

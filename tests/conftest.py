@@ -1,13 +1,20 @@
 """Shared fixtures: a real database (SQLite file, or PostgreSQL from WARDCARE_TEST_DATABASE_URL),
-migrated once per session and emptied between tests, and the app built on it."""
+migrated once per session and emptied between tests, and the app built on it.
+
+Security: the app runs in dev mode with the demo authorisation server's key in a temporary
+directory, and `client` and `live_server` carry a real signed token of the demo nurse with
+`user/*.cruds user/AuditEvent.cruds` (`live_server.headers`). Tests of scopes and bad tokens
+make their own with `token_for` / `issue_token` and override the header per request.
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +25,8 @@ from sqlalchemy import Engine, text
 from wardcare.api.app import create_app
 from wardcare.bootstrap import build_context
 from wardcare.config import Settings
+from wardcare.devauth import users
+from wardcare.devauth.authorization_server import DevAuthorizationServer
 from wardcare.services.context import AppContext
 from wardcare.storage.database import make_engine
 from wardcare.storage.migrate import upgrade
@@ -67,7 +76,9 @@ def empty_database(engine: Engine) -> None:
 
 @pytest.fixture(scope="session")
 def session_context(database_url: str) -> Iterator[AppContext]:
-    context = build_context(Settings(database_url=database_url))
+    key_file = Path(tempfile.mkdtemp(prefix="wardcare-dev-auth-")) / "signing-key.pem"
+    settings = Settings(database_url=database_url, dev_mode=True, dev_auth_key_file=str(key_file))
+    context = build_context(settings)
     yield context
     context.uow.engine.dispose()
 
@@ -78,9 +89,38 @@ def context(session_context: AppContext) -> AppContext:
     return session_context
 
 
+def issue_token(
+    context: AppContext,
+    scope: str = "user/*.cruds",
+    *,
+    user: str = "nurse",
+    patient: str | None = None,
+    encounter: str | None = None,
+) -> str:
+    """A token signed by the demo authorisation server, as `wardcare token` prints one."""
+    server = DevAuthorizationServer(context.settings)
+    return server.mint(user=users.user(user), scope=scope, patient=patient, encounter=encounter)
+
+
+# The test client's nurse may do anything, the audit trail included (which `user/*.cruds` alone
+# does not reach: services/authorisation.py).
+ALL_SCOPES = "user/*.cruds user/AuditEvent.cruds"
+
+
+def auth_headers(context: AppContext, scope: str = ALL_SCOPES, **claims: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(context, scope, **claims)}"}
+
+
+@pytest.fixture
+def token_for(context: AppContext) -> Callable[..., str]:
+    return lambda scope="user/*.cruds", **claims: issue_token(context, scope, **claims)
+
+
 @pytest.fixture
 def client(context: AppContext) -> Iterator[TestClient]:
-    with TestClient(create_app(context), base_url="http://testserver") as test_client:
+    with TestClient(
+        create_app(context), base_url="http://testserver", headers=auth_headers(context)
+    ) as test_client:
         yield test_client
 
 
@@ -91,6 +131,7 @@ class LiveServer:
         )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.headers = auth_headers(context)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()

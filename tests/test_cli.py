@@ -90,6 +90,7 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
         [
             *WARDCARE,
             "serve",
+            "--dev",
             "--http-port",
             str(port),
             "--mllp-port",
@@ -97,6 +98,7 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
             "--database",
             database,
         ],
+        env={**os.environ, "WARDCARE_DEV_AUTH_KEY_FILE": str(tmp_path / "dev-key.pem")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -112,6 +114,27 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert response.status_code == 200
         assert response.json()["fhirVersion"] == "4.0.1"
+        # End to end in dev mode: everything else needs a token, which `wardcare token` prints
+        # from the same DEV ONLY issuer (same key file and port), and the UI sends people to log in.
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/fhir/Patient").status_code == 401
+        assert httpx.get(f"{base}/ui/wards").status_code == 303
+        token = subprocess.run(
+            [*WARDCARE, "token", "--dev", "--user", "nurse"],
+            env={
+                **os.environ,
+                "WARDCARE_DEV_AUTH_KEY_FILE": str(tmp_path / "dev-key.pem"),
+                "WARDCARE_HTTP_PORT": str(port),
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.strip()
+        nurse = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{base}/fhir/Patient", headers=nurse).status_code == 200
+        assert httpx.get(f"{base}/ui/wards", headers=nurse).status_code == 200
+        assert httpx.get(f"{base}/hl7/messages", headers=nurse).status_code == 200
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)

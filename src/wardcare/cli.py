@@ -47,15 +47,60 @@ def migrate(database: DbOpt = None) -> None:
     console.print(f"[green]Database is at the current schema:[/green] {settings.database_url}")
 
 
+DevOpt = Annotated[
+    bool,
+    typer.Option("--dev", help="DEV ONLY: run the demo authorisation server [WARDCARE_DEV_MODE]"),
+]
+
+
 @app.command()
 def serve(
     host: HostOpt = None,
     http_port: PortOpt = None,
     database: DbOpt = None,
     mllp_port: MllpOpt = None,
+    dev: DevOpt = False,
 ) -> None:
     """Serve the FHIR API (and the ward UI) over HTTP, and HL7 v2 over MLLP."""
-    _serve(_settings(host=host, http_port=http_port, database_url=database, mllp_port=mllp_port))
+    _serve(
+        _settings(
+            host=host,
+            http_port=http_port,
+            database_url=database,
+            mllp_port=mllp_port,
+            dev_mode=dev or None,
+        )
+    )
+
+
+@app.command()
+def token(
+    user: Annotated[str, typer.Option("--user", help="nurse, nic, ward-manager, privacy-officer")],
+    scope: Annotated[str, typer.Option("--scope", help='e.g. "user/*.cruds"')] = "user/*.cruds",
+    patient: Annotated[str | None, typer.Option("--patient", help="patient in context")] = None,
+    encounter: Annotated[str | None, typer.Option("--encounter")] = None,
+    lifetime: Annotated[int, typer.Option("--lifetime", help="seconds")] = 3600,
+    dev: DevOpt = False,
+) -> None:
+    """DEV ONLY: print an access token from the demo authorisation server, for scripts."""
+    from wardcare.devauth import DevModeRequired, users
+    from wardcare.devauth.authorization_server import DevAuthorizationServer
+
+    try:
+        server = DevAuthorizationServer(_settings(dev_mode=dev or None))
+        demo_user = users.user(user)
+    except (DevModeRequired, KeyError) as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(1) from exc
+    print(
+        server.mint(
+            user=demo_user,
+            scope=scope,
+            patient=patient,
+            encounter=encounter,
+            lifetime=lifetime,
+        )
+    )
 
 
 @app.command()
@@ -70,7 +115,8 @@ def demo(
     from wardcare.demo.loader import hospital_is_loaded, load_hospital
     from wardcare.demo.synthetic_hospital import HospitalSpec, build_hospital
 
-    settings = _settings(host=host, http_port=http_port, database_url=database)
+    # The demo runs WardCare's DEV ONLY authorisation server, so a newcomer can launch it.
+    settings = _settings(host=host, http_port=http_port, database_url=database, dev_mode=True)
     migrate(settings.database_url)
     context = build_context(settings)
     if hospital_is_loaded(context):
@@ -82,6 +128,10 @@ def demo(
                 "Loading the synthetic hospital", total=hospital.resource_count()
             )
             load_hospital(context, hospital, progress=lambda n: progress.advance(task, n))
+    from wardcare.devauth import users
+
+    for demo_user in users.USERS.values():  # who the demo login offers, as Practitioners
+        users.ensure_practitioner(context, demo_user)
     context.uow.engine.dispose()
     if not load_only:
         _serve(settings)
@@ -141,19 +191,34 @@ def handover(
     from wardcare.bootstrap import build_context
     from wardcare.domain.actor import Actor, ActorKind
     from wardcare.errors import WardCareError
+    from wardcare.fhir.outcomes import status_for
+    from wardcare.services import audit
     from wardcare.services.ward_handover import print_ward_sheet
 
+    # The command line works with the database's own credentials (like `migrate`): whoever can
+    # run it can read the whole record already, so it acts with user/ scopes. Its print is
+    # audited like one over HTTP (an export naming the DocumentReference kept).
     actor = Actor(
         kind=ActorKind.USER,
         display=printed_by or f"{getpass.getuser()} (wardcare command line)",
+        scopes=frozenset({"user/*.cruds"}),
     )
     context = build_context(_settings(database_url=database))
+    trail = audit.AuditTrail(context)
+    note, token = audit.begin_note()
+    status = 500
     try:
         printed = print_ward_sheet(context, actor=actor, ward_code=ward, shift=shift)
+        status = 200
     except WardCareError as exc:
+        status = status_for(exc)
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
     finally:
+        audit.end_note(token)
+        command = f"wardcare handover --ward {ward}"
+        trail.record(audit.Access("operation", status, actor, query=command), note)
+        trail.close()
         context.uow.engine.dispose()
     Path(output).write_bytes(printed.pdf)
     console.print(
@@ -163,17 +228,29 @@ def handover(
 
 def _serve(settings: Settings) -> None:
     from wardcare.api.app import create_app
+    from wardcare.api.security_tokens import SecurityNotConfigured
     from wardcare.bootstrap import build_context
 
     context = build_context(settings)
+    try:
+        application = create_app(context)
+    except SecurityNotConfigured as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     base = f"http://{settings.host}:{settings.http_port}"
     console.print(f"WardCare FHIR API:  [bold]{base}/fhir[/bold]  (metadata: {base}/fhir/metadata)")
     console.print(f"API documentation:  {base}/docs")
     console.print(f"HL7 v2 over MLLP:   [bold]{settings.host}:{settings.mllp_port}[/bold]")
+    if settings.dev_mode:
+        console.print(
+            f"[yellow]DEV ONLY[/yellow] demo login: {base}/launch/standalone  "
+            f"test EHR launch: {base}/dev-ehr/launch?patient=<id>  "
+            "tokens: wardcare token --dev --user nurse"
+        )
     # No access log: every request is audited by WardCare itself, and formatting a log line per
     # request costs throughput.
     config = uvicorn.Config(
-        create_app(context),
+        application,
         host=settings.host,
         port=settings.http_port,
         log_level="warning",

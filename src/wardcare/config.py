@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     news2_window_minutes: int = 30
     # Times shown to people are ward-local (brief section 7); everything stored is UTC.
     local_timezone: str = "Europe/London"
+    # SMART on FHIR resource-server security (README "Security and audit"): tokens are accepted
+    # only from this issuer, signed by a key in its JWKS, for this audience.
+    auth_issuer: str | None = None
+    auth_jwks_url: str | None = None
+    auth_jwks_file: str | None = None  # a JWKS JSON file instead of a URL
+    auth_audience: str | None = None
+    auth_authorization_endpoint: str | None = None  # published in smart-configuration
+    auth_token_endpoint: str | None = None
+    auth_leeway_seconds: int = 30  # clock skew allowed on exp/nbf/iat
+    # DEV ONLY: WardCare's own demo authorisation server and test EHR (`make demo`).
+    dev_mode: bool = False
+    dev_auth_key_file: str = "var/dev-auth-signing-key.pem"
+    # The SMART app side (WardCare's UI) registers as this public client.
+    launch_client_id: str = "wardcare-ui"
 
     # HL7 v2 outbound: destinations as a JSON list (WARDCARE_HL7_DESTINATIONS) or a JSON file
     # (WARDCARE_HL7_DESTINATIONS_FILE); none configured means nothing is queued or sent.
@@ -56,6 +70,10 @@ class Settings(BaseSettings):
     # Retry backoff: the first wait, doubled after each failed attempt, up to the maximum.
     hl7_retry_initial_seconds: float = Field(default=1.0, gt=0)
     hl7_retry_max_seconds: float = Field(default=300.0, gt=0)
+
+    # Who may show the ward UI in a frame (CSP frame-ancestors, CSP Level 2): the EHR's origin,
+    # e.g. "'self' https://ehr.trust.nhs.uk". Set it to the EHR that embeds WardCare.
+    ui_frame_ancestors: str = "'self'"
 
     @model_validator(mode="after")
     def _destinations_from_file(self) -> Settings:

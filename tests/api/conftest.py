@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import auth_headers
 from wardcare.api.app import create_app
 from wardcare.domain.clock import FixedClock
 from wardcare.services.context import AppContext
@@ -23,5 +24,8 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def nurse(context: AppContext, clock: FixedClock) -> Iterator[TestClient]:
-    with TestClient(create_app(dataclasses.replace(context, clock=clock))) as client:
+    # The demo nurse's token from the dev issuer, as the shared `client` carries.
+    with TestClient(
+        create_app(dataclasses.replace(context, clock=clock)), headers=auth_headers(context)
+    ) as client:
         yield client

@@ -18,7 +18,7 @@ def test_20_parallel_conditional_creates_of_one_identifier_make_exactly_one_pati
     criteria = f"identifier={NHS}|{nhs_number}"
 
     def create(_: int) -> tuple[int, str]:
-        with httpx.Client(base_url=live_server.base_url) as client:
+        with httpx.Client(base_url=live_server.base_url, headers=live_server.headers) as client:
             response = client.post(
                 "/fhir/Patient", json=patient, headers={"If-None-Exist": criteria}
             )
@@ -30,7 +30,11 @@ def test_20_parallel_conditional_creates_of_one_identifier_make_exactly_one_pati
     assert sorted(status for status, _ in results).count(201) == 1
     assert {status for status, _ in results} <= {200, 201}
     assert len({resource_id for _, resource_id in results}) == 1
-    found = httpx.get(f"{live_server.base_url}/fhir/Patient", params={"identifier": criteria[11:]})
+    found = httpx.get(
+        f"{live_server.base_url}/fhir/Patient",
+        params={"identifier": criteria[11:]},
+        headers=live_server.headers,
+    )
     assert found.json()["total"] == 1
 
 
@@ -38,12 +42,14 @@ def test_20_parallel_if_match_updates_let_one_writer_win_per_version(
     live_server: LiveServer,
 ) -> None:
     base = live_server.base_url
-    created = httpx.post(f"{base}/fhir/Patient", json=factories.patient()).json()
+    created = httpx.post(
+        f"{base}/fhir/Patient", json=factories.patient(), headers=live_server.headers
+    ).json()
     patient_id = created["id"]
 
     def update(n: int) -> int:
         body = {**created, "gender": "female", "birthDate": f"19{40 + n}-01-01"}
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=base, headers=live_server.headers) as client:
             return client.put(
                 f"/fhir/Patient/{patient_id}", json=body, headers={"If-Match": 'W/"1"'}
             ).status_code
@@ -53,17 +59,23 @@ def test_20_parallel_if_match_updates_let_one_writer_win_per_version(
 
     assert statuses.count(200) == 1
     assert statuses.count(412) == 19
-    history = httpx.get(f"{base}/fhir/Patient/{patient_id}/_history").json()
+    history = httpx.get(
+        f"{base}/fhir/Patient/{patient_id}/_history", headers=live_server.headers
+    ).json()
     assert history["total"] == 2  # version 1 and exactly one update: no lost or doubled write
 
 
 def test_parallel_updates_without_if_match_each_make_a_version(live_server: LiveServer) -> None:
     base = live_server.base_url
-    created = httpx.post(f"{base}/fhir/Patient", json=factories.patient()).json()
+    created = httpx.post(
+        f"{base}/fhir/Patient", json=factories.patient(), headers=live_server.headers
+    ).json()
 
     def update(n: int) -> int:
         body = {**created, "birthDate": f"19{40 + n}-01-01"}
-        response = httpx.put(f"{base}/fhir/Patient/{created['id']}", json=body)
+        response = httpx.put(
+            f"{base}/fhir/Patient/{created['id']}", json=body, headers=live_server.headers
+        )
         assert response.status_code == 200, response.text
         return response.status_code
 
@@ -71,7 +83,9 @@ def test_parallel_updates_without_if_match_each_make_a_version(live_server: Live
         statuses = list(pool.map(update, range(10)))
 
     assert statuses == [200] * 10
-    history = httpx.get(f"{base}/fhir/Patient/{created['id']}/_history").json()
+    history = httpx.get(
+        f"{base}/fhir/Patient/{created['id']}/_history", headers=live_server.headers
+    ).json()
     assert history["total"] == 11
     versions = sorted(
         int(e["resource"]["meta"]["versionId"]) for e in history["entry"][:11] if "resource" in e

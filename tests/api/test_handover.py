@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import factories
+from tests.conftest import auth_headers
 from tests.handover.pdf_pages import page_count, page_texts, render_pngs, squash
 from wardcare.api.app import create_app
 from wardcare.domain.clock import FixedClock
@@ -35,7 +36,10 @@ def clock_fixture() -> FixedClock:
 
 @pytest.fixture(name="ward_client")
 def ward_client_fixture(context: AppContext, clock: FixedClock) -> Iterator[TestClient]:
-    with TestClient(create_app(dataclasses.replace(context, clock=clock))) as client:
+    # The demo nurse's token from the dev issuer, as the shared `client` carries.
+    with TestClient(
+        create_app(dataclasses.replace(context, clock=clock)), headers=auth_headers(context)
+    ) as client:
         yield client
 
 
@@ -171,7 +175,7 @@ def test_ward_sheet_prints_every_bed_in_bed_order_with_the_record(
         assert "CONFIDENTIAL" in page
         assert "Ward 5 (Respiratory) (WARD5), 01 Dec 2026" in page
     text = squash(" ".join(pages))
-    assert "Printed by: Unauthenticated developer" in text
+    assert "Printed by: Alex Morgan" in text  # the demo nurse whose token printed it
     assert "Data as read: Tue 01 Dec 2026 18:50 GMT" in text
     assert "Night 01 Dec" in text
     # Bed order: bed 1, bed 2 (empty), bed 10.
@@ -212,7 +216,7 @@ def test_every_print_is_kept_with_the_versions_it_showed(
     document = ward_client.get("/fhir" + location.split("/fhir", 1)[1]).json()
     assert document["resourceType"] == "DocumentReference"
     assert document["type"]["coding"][0]["code"] == "ward-handover-sheet"
-    assert document["author"][0]["display"].startswith("Unauthenticated developer")
+    assert document["author"][0]["display"].startswith("Alex Morgan")
     assert document["context"]["period"]["start"] == "2026-12-01T18:50:00.000000Z"
     related = [r["reference"] for r in document["context"]["related"]]
     assert f"Patient/{unwell['id']}/_history/1" in related

@@ -21,7 +21,12 @@ from wardcare.domain.clock import FixedClock
 from wardcare.services import handover_notes
 from wardcare.services.context import AppContext
 
-NURSE = Actor(ActorKind.USER, "Staff Nurse Amy Patel", "Practitioner/amy")
+NURSE = Actor(
+    ActorKind.USER,
+    "Staff Nurse Amy Patel",
+    "Practitioner/amy",
+    scopes=frozenset({"user/*.cruds"}),
+)
 
 
 def test_record_revise_and_acknowledge_a_note(

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import factories
+from tests.conftest import auth_headers
 from tests.services.test_assessments import news2_response
 from wardcare.api.app import create_app
 from wardcare.domain.clock import FixedClock
@@ -27,7 +28,8 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def ward_client(context: AppContext, clock: FixedClock) -> Iterator[TestClient]:
-    with TestClient(create_app(dataclasses.replace(context, clock=clock))) as client:
+    app = create_app(dataclasses.replace(context, clock=clock))
+    with TestClient(app, headers=auth_headers(context)) as client:
         yield client
 
 

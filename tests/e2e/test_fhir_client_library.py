@@ -9,11 +9,13 @@ from tests.conftest import LiveServer
 
 
 def test_fhirpy_creates_reads_updates_searches_and_reads_history(live_server: LiveServer) -> None:
-    asyncio.run(_journey(f"{live_server.base_url}/fhir"))
+    asyncio.run(_journey(f"{live_server.base_url}/fhir", live_server.headers))
 
 
-async def _journey(url: str) -> None:
-    client = AsyncFHIRClient(url, extra_headers={"Content-Type": "application/fhir+json"})
+async def _journey(url: str, headers: dict[str, str]) -> None:
+    client = AsyncFHIRClient(
+        url, extra_headers={"Content-Type": "application/fhir+json", **headers}
+    )
     patient = client.resource("Patient", **factories.patient(gender="female"))
     await patient.save()
     assert patient["id"]

@@ -4,6 +4,7 @@ the printed sheet kept in the record, exactly as printed."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -98,6 +99,16 @@ def test_ward_manager_prints_the_sheet_and_it_is_kept(
     )
     assert base64.b64decode(orjson.loads(binary.content or b"{}")["data"]) == pdf
     assert f"DocumentReference/{document['id']}" in result.output
+
+    # The print is audited as an export (DICOM 110106), naming what was kept and who printed it.
+    officer = dataclasses.replace(WARDCARE_SYSTEM, scopes=frozenset({"system/AuditEvent.rs"}))
+    audits = fhir.search(context, actor=officer, resource_type="AuditEvent", params=[]).page.matches
+    (event,) = [orjson.loads(a.content or b"{}") for a in audits]
+    assert event["type"]["code"] == "110106"
+    assert event["agent"][0]["who"]["display"] == "Sister Grace Ward (ward manager)"
+    assert {"reference": f"DocumentReference/{document['id']}"} in [
+        e.get("what") for e in event["entity"]
+    ]
 
 
 def test_cli_says_when_the_ward_is_unknown(

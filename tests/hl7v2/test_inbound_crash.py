@@ -113,7 +113,14 @@ def _send_until_acknowledged(port_of: Server, message: bytes, conn: list[socket.
 @pytest.mark.slow
 def test_every_acknowledged_message_survives_sigkill_exactly_once(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'crash.db'}"
-    env = {**os.environ, "WARDCARE_DATABASE_URL": database}
+    # HTTP serves only with an authorisation server to trust: the DEV ONLY one here (MLLP itself
+    # is not behind tokens), with its key in the test's directory.
+    env = {
+        **os.environ,
+        "WARDCARE_DATABASE_URL": database,
+        "WARDCARE_DEV_MODE": "1",
+        "WARDCARE_DEV_AUTH_KEY_FILE": str(tmp_path / "dev-auth-key.pem"),
+    }
     subprocess.run(
         [*WARDCARE, "migrate", "--database", database],
         env=env,

@@ -17,6 +17,7 @@ from hl7apy.parser import parse_message
 from weasyprint import HTML
 
 from tests import factories
+from tests.conftest import auth_headers
 from tests.hl7v2.outbound_support import destination, news2_score, outbox_rows, with_destinations
 from tests.services.test_assessments import news2_response
 from wardcare.api.app import create_app
@@ -41,7 +42,10 @@ def ctx(context: AppContext) -> AppContext:
 
 @pytest.fixture
 def api(ctx: AppContext) -> Iterator[TestClient]:
-    with TestClient(create_app(ctx), base_url="http://testserver") as test_client:
+    # The demo nurse's token from the dev issuer (user/*.cruds may administer the outbox).
+    with TestClient(
+        create_app(ctx), base_url="http://testserver", headers=auth_headers(ctx)
+    ) as test_client:
         yield test_client
 
 

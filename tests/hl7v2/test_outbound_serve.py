@@ -18,6 +18,9 @@ from tests import factories
 from tests.hl7v2.outbound_receiver import MllpReceiver
 from tests.hl7v2.outbound_support import wait_for
 from tests.services.test_assessments import news2_response
+from wardcare.config import Settings
+from wardcare.devauth import users
+from wardcare.devauth.authorization_server import DevAuthorizationServer
 
 WARDCARE = [sys.executable, "-m", "wardcare"]
 pytestmark = pytest.mark.slow
@@ -38,6 +41,19 @@ def test_serve_delivers_a_recorded_news2_to_the_configured_destination(tmp_path:
     http_port = _free_port()
     with MllpReceiver() as receiver:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WARDCARE_")}
+        # HTTP needs a token: the server runs the DEV ONLY demo issuer, whose key (in the
+        # test's directory) signs the nurse's token here, as `wardcare token` would.
+        auth = {
+            "dev_mode": "1",
+            "dev_auth_key_file": str(tmp_path / "dev-auth-key.pem"),
+            "auth_issuer": "urn:wardcare:test:dev-auth",
+            "auth_audience": "urn:wardcare:test:fhir",
+        }
+        env.update({f"WARDCARE_{k.upper()}": v for k, v in auth.items()})
+        token = DevAuthorizationServer(Settings(**auth)).mint(  # type: ignore[arg-type]
+            user=users.user("nurse"), scope="user/*.cruds"
+        )
+        headers = {"Authorization": f"Bearer {token}"}
         env["WARDCARE_MLLP_PORT"] = str(_free_port())
         env["WARDCARE_HL7_DESTINATIONS"] = json.dumps(
             [
@@ -66,14 +82,21 @@ def test_serve_delivers_a_recorded_news2_to_the_configured_destination(tmp_path:
                 except httpx.TransportError:
                     assert time.monotonic() < deadline, "server did not start"
                     time.sleep(0.2)
-            patient = httpx.post(f"{base}/fhir/Patient", json=factories.patient()).json()
+            patient = httpx.post(
+                f"{base}/fhir/Patient", json=factories.patient(), headers=headers
+            ).json()
             recorded = httpx.post(
-                f"{base}/fhir/QuestionnaireResponse", json=news2_response(patient["id"])
+                f"{base}/fhir/QuestionnaireResponse",
+                json=news2_response(patient["id"]),
+                headers=headers,
             )
             assert recorded.status_code == 201
             wait_for(lambda: len(receiver.received) == 1, "the ORU^R01 at the receiver")
             wait_for(
-                lambda: httpx.get(f"{base}/hl7/outbox").json()["counts"] == {"EPR": {"sent": 1}},
+                lambda: (
+                    httpx.get(f"{base}/hl7/outbox", headers=headers).json()["counts"]
+                    == {"EPR": {"sent": 1}}
+                ),
                 "the outbox to show the message sent",
             )
             (message,) = receiver.received

@@ -22,9 +22,11 @@ from wardcare.api import (
     ward_routes,
 )
 from wardcare.api.fhir_responses import error_response
+from wardcare.api.security import install_security
 from wardcare.errors import Category, WardCareError
 from wardcare.services.context import AppContext
 from wardcare.services.template_publishing import publish_care_plans, publish_questionnaires
+from wardcare.ui import install as install_ui
 
 log = logging.getLogger("wardcare.api")
 
@@ -36,6 +38,7 @@ def create_app(context: AppContext) -> FastAPI:
         publish_questionnaires(context)
         publish_care_plans(context)
         yield
+        audit_trail.close()  # everything audited so far is stored before the process ends
 
     app = FastAPI(
         lifespan=lifespan,
@@ -44,6 +47,7 @@ def create_app(context: AppContext) -> FastAPI:
         description="Nursing documentation and care planning: FHIR R4 API",
     )
     app.state.context = context
+    audit_trail = install_security(app, context)
     app.include_router(care_plan_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(ward_routes.router)
@@ -51,6 +55,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(hl7_routes.router)
     app.include_router(hl7_outbox_routes.router)
     app.include_router(handover_routes.router)
+    install_ui(app)  # the ward UI at /ui
 
     @app.exception_handler(WardCareError)
     async def _wardcare_error(_request: Request, exc: WardCareError) -> Response:

@@ -1,4 +1,14 @@
-"""What every route needs from the request: the application context, the actor and the base URL."""
+"""What every route needs from the request: the application context, the actor and the base URL.
+
+`current_actor` (`ActorDep`) is who is acting, for API routes and UI pages alike: the
+`SecurityMiddleware` (`api/security_middleware.py`) has already verified either a bearer access
+token (`Authorization: Bearer ...`) or the SMART app's session cookie (`wardcare_session`, set
+by `/launch/callback`), and put the resulting `Actor` on the request. A UI page takes
+`actor: ActorDep` and passes it to the services, which enforce scopes and the patient
+compartment. `current_session` (`SessionDep`) gives a UI page its session (e.g. the
+`csrf_token` to send as `X-CSRF-Token` with state-changing requests); None for bearer callers.
+A route never runs without an actor: the middleware answers 401 first.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +17,9 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
-from wardcare.domain.actor import UNAUTHENTICATED_DEVELOPER, Actor
+from wardcare import errors
+from wardcare.api.sessions import SESSION_COOKIE, Session, SessionStore
+from wardcare.domain.actor import Actor
 from wardcare.services.context import AppContext
 
 
@@ -23,10 +35,16 @@ def _context(request: Request) -> AppContext:
 
 
 async def current_actor(request: Request) -> Actor:
-    # SMART on FHIR bearer tokens replace this when the EHR-plugin work lands; until then every
-    # caller acts as the clearly labelled unauthenticated developer, recorded as such.
-    actor: Actor = getattr(request.state, "actor", UNAUTHENTICATED_DEVELOPER)
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:  # a public path's route asked for an actor: refuse, never guess
+        raise errors.error(errors.Category.UNAUTHORIZED, "This needs an access token")
     return actor
+
+
+async def current_session(request: Request) -> Session | None:
+    store: SessionStore = request.app.state.sessions
+    session_id = request.cookies.get(SESSION_COOKIE)
+    return store.get(session_id) if session_id else None
 
 
 async def fhir_base_url(request: Request) -> str:
@@ -39,3 +57,4 @@ async def fhir_base_url(request: Request) -> str:
 ContextDep = Annotated[AppContext, Depends(app_context)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 BaseUrlDep = Annotated[str, Depends(fhir_base_url)]
+SessionDep = Annotated[Session | None, Depends(current_session)]

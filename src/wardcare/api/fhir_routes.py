@@ -20,6 +20,7 @@ from wardcare.api.fhir_responses import (
     version_headers,
     written_response,
 )
+from wardcare.api.smart_routes import smart_endpoints
 from wardcare.fhir import bundles
 from wardcare.fhir.capability import capability_statement
 from wardcare.fhir.validation import parse_json
@@ -43,12 +44,13 @@ async def _body(request: Request) -> Any:
 
 
 @router.get("/metadata", summary="CapabilityStatement")
-async def metadata(ctx: ContextDep, base_url: BaseUrlDep) -> Response:
+async def metadata(request: Request, ctx: ContextDep, base_url: BaseUrlDep) -> Response:
     statement = capability_statement(
         base_url=base_url,
         search_parameters=ctx.search_parameters,
         profiles=ctx.profiles,
         published=ctx.clock.now().date().isoformat(),
+        smart=smart_endpoints(request, ctx.settings),
     )
     return fhir_response(statement)
 

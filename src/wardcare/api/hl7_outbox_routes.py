@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -13,6 +13,10 @@ from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
 from wardcare.services import hl7_outbox_queue
 from wardcare.storage.hl7_outbox_store import OutboxMessage
+
+# An offset beyond any log (the databases store 64-bit integers: a larger one cannot be bound).
+MAX_OFFSET = 1_000_000_000
+MessageId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a database row id (64-bit)
 
 router = APIRouter(prefix="/hl7/outbox", tags=["HL7 v2"])
 
@@ -49,7 +53,7 @@ async def outbox(
     destination: Annotated[str | None, Query(max_length=64)] = None,
     patient: Annotated[str | None, Query(max_length=255, description="Patient/id")] = None,
     count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+    offset: Annotated[int, Query(alias="_offset", ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     view = await run_in_threadpool(
         lambda: hl7_outbox_queue.outbox(
@@ -75,7 +79,7 @@ async def outbox(
 
 
 @router.get("/{message_id}", summary="One outbound message, with the HL7 text as sent")
-async def outbox_message(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response:
+async def outbox_message(message_id: MessageId, ctx: ContextDep, actor: ActorDep) -> Response:
     found = await run_in_threadpool(
         lambda: hl7_outbox_queue.outbox_message(ctx, actor=actor, message_id=message_id)
     )
@@ -83,7 +87,7 @@ async def outbox_message(message_id: int, ctx: ContextDep, actor: ActorDep) -> R
 
 
 @router.post("/{message_id}/$retry", summary="Put a dead letter back in its destination's queue")
-async def retry(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response:
+async def retry(message_id: MessageId, ctx: ContextDep, actor: ActorDep) -> Response:
     requeued = await run_in_threadpool(
         lambda: hl7_outbox_queue.retry_dead_letter(ctx, actor=actor, message_id=message_id)
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,8 +15,12 @@ from wardcare.api.fhir_responses import fhir_response
 from wardcare.fhir.dates import InvalidDate, date_range, from_micros, instant
 from wardcare.hl7v2.inbound_handler import InboundHandler
 from wardcare.hl7v2.message_parsing import ParseProblem
-from wardcare.services import hl7_inbound
+from wardcare.services import authorisation, hl7_inbound
 from wardcare.storage.hl7_message_log import STATUSES, LogFilter, LoggedMessage
+
+# An offset beyond any log (the databases store 64-bit integers: a larger one cannot be bound).
+MAX_OFFSET = 1_000_000_000
+MessageId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a database row id (64-bit)
 
 router = APIRouter(prefix="/hl7", tags=["HL7 v2"])
 
@@ -39,7 +43,7 @@ async def messages(
     sender: str | None = Query(None, description="MSH-3 sending application"),
     since: str | None = Query(None, description="received at or after (FHIR dateTime)"),
     count: int = Query(50, alias="_count", ge=1, le=500),
-    offset: int = Query(0, alias="_offset", ge=0),
+    offset: int = Query(0, alias="_offset", ge=0, le=MAX_OFFSET),
 ) -> Response:
     if status is not None and status not in STATUSES:
         raise errors.invalid(f"status must be one of {', '.join(STATUSES)}", "status")
@@ -64,7 +68,7 @@ async def messages(
 
 
 @router.get("/messages/{message_id}", summary="One inbound message, with its raw text")
-async def message(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response:
+async def message(message_id: MessageId, ctx: ContextDep, actor: ActorDep) -> Response:
     found = await run_in_threadpool(
         lambda: hl7_inbound.get_message(ctx, actor=actor, message_id=message_id)
     )
@@ -78,8 +82,10 @@ async def message(message_id: int, ctx: ContextDep, actor: ActorDep) -> Response
     summary="Apply a logged message again (after the cause of its AE was fixed)",
 )
 async def reprocess(
-    message_id: int, request: Request, ctx: ContextDep, actor: ActorDep
+    message_id: MessageId, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:
+    # Reprocessing writes what the message carries, for any patient: integration scopes only.
+    authorisation.authorise_interface(actor, act=True)
     handler = _handler(request)
     try:
         acks = await run_in_threadpool(lambda: handler.reprocess(message_id))

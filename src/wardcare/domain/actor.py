@@ -1,7 +1,9 @@
 """Who is acting: reaches every service call, so every write can say who made it.
 
-Until SMART on FHIR security lands, the HTTP edge acts as `UNAUTHENTICATED_DEVELOPER`; the type
-already carries the scopes and patient compartment that authorisation will fill in.
+At the HTTP edge the actor is made from a verified SMART on FHIR access token
+(`api/security_middleware.py`): `reference`/`display` from `fhirUser`/`sub`, the scopes, the
+patient and encounter of a launch context and the client application. The HL7 adapter acts as a
+SYSTEM actor. `services/authorisation.py` decides what an actor may do.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class Actor:
     scopes: frozenset[str] = field(default_factory=frozenset)
     # With a patient-context launch, the one patient whose compartment is reachable.
     patient: str | None = None
+    # The encounter of the launch context, when the EHR gave one.
+    encounter: str | None = None
+    # The OAuth client (the SMART app) acting for the person, for audit (IHE BALP agent).
+    client_id: str | None = None
 
 
 UNAUTHENTICATED_DEVELOPER = Actor(

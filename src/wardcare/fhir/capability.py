@@ -6,6 +6,7 @@ the server uses to store and search, so the statement cannot drift from the beha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from wardcare import __version__
@@ -14,14 +15,25 @@ from wardcare.fhir.resource_types import APPEND_ONLY_TYPES, SERVED_TYPES
 from wardcare.fhir.search_parameters import ParamType, SearchParameterRegistry
 
 
+@dataclass(frozen=True)
+class SmartEndpoints:
+    """Where the authorisation server is (SMART App Launch 2.0.0 discovery)."""
+
+    issuer: str
+    jwks_uri: str
+    authorize: str
+    token: str
+
+
 def capability_statement(
     *,
     base_url: str,
     search_parameters: SearchParameterRegistry,
     profiles: ProfileRegistry,
     published: str,
+    smart: SmartEndpoints | None = None,
 ) -> dict[str, Any]:
-    return {
+    statement: dict[str, Any] = {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": published,
@@ -46,6 +58,43 @@ def capability_statement(
                 ],
             }
         ],
+    }
+    if smart is not None:
+        statement["rest"][0]["security"] = security(smart)
+    return statement
+
+
+def security(smart: SmartEndpoints) -> dict[str, Any]:
+    """CapabilityStatement.rest.security with the SMART oauth-uris extension (SMART App Launch
+    2.0.0, "Conformance": the CapabilityStatement route to the endpoints)."""
+    return {
+        "cors": False,
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ],
+                "text": "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)",
+            }
+        ],
+        "extension": [
+            {
+                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                "extension": [
+                    {"url": "authorize", "valueUri": smart.authorize},
+                    {"url": "token", "valueUri": smart.token},
+                ],
+            }
+        ],
+        "description": (
+            "Bearer access tokens (JWT) from the SMART authorisation server are required for "
+            "every interaction except this statement and .well-known/smart-configuration; "
+            "SMART v2 scopes are enforced per interaction and patient/ scopes reach one "
+            "patient's compartment."
+        ),
     }
 
 

@@ -17,10 +17,12 @@ import orjson
 
 from wardcare import errors
 from wardcare.domain.actor import Actor
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, Issue, WardCareError
 from wardcare.fhir.bundles import searchset
 from wardcare.fhir.outcomes import operation_outcome, status_for
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.vital_sign_checks import check_vital_signs
@@ -227,6 +229,11 @@ def _transaction(
     _rewrite_entries(entries, provisional)
     for entry in entries:
         _validate(ctx, entry)
+        try:
+            _authorise(actor, entry)
+        except WardCareError as exc:
+            exc.entry_index = entry.index  # type: ignore[attr-defined]
+            raise _at_entry(exc, entries) from None
     _check_unique_targets(entries)
     for _attempt in range(5):
         try:
@@ -245,6 +252,19 @@ def _transaction(
         "type": "transaction-response",
         "entry": [e.response for e in entries],
     }
+
+
+_WRITES = {"POST": Interaction.CREATE, "PUT": Interaction.UPDATE, "DELETE": Interaction.DELETE}
+
+
+def _authorise(actor: Actor, entry: _Entry) -> None:
+    """Each entry of a transaction is authorised as if it came alone (reads do it themselves)."""
+    interaction = _WRITES.get(entry.method)
+    if interaction is None:
+        return
+    granted = authorisation.authorise(actor, interaction, entry.resource_type)
+    if entry.resource is not None:
+        authorisation.check_write(actor, granted, entry.resource)
 
 
 def _at_entry(exc: WardCareError, entries: list[_Entry]) -> WardCareError:
@@ -401,7 +421,9 @@ def _get(
             version_id=entry.version,
         )
     elif tx is not None:
+        granted = authorisation.authorise(actor, Interaction.READ, entry.resource_type)
         stored = fhir.read_in(tx, resource_type=entry.resource_type, resource_id=entry.resource_id)
+        authorisation.check_visible(actor, granted, stored)
     else:
         stored = fhir.read(
             ctx, actor=actor, resource_type=entry.resource_type, resource_id=entry.resource_id

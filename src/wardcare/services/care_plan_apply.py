@@ -26,6 +26,7 @@ from wardcare.catalog.care_plan_schema import Goal as GoalTemplate
 from wardcare.catalog.care_plans import LoadedCarePlan, goal_target, review_duration
 from wardcare.domain.actor import Actor
 from wardcare.domain.schedule import LONDON
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category
 from wardcare.fhir.care_planning import (
     REVIEW_EXTENSION,
@@ -37,12 +38,14 @@ from wardcare.fhir.care_planning import (
 from wardcare.fhir.dates import instant
 from wardcare.fhir.intervention_timing import TIMING_EXTENSION, timing_to_fhir
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.care_plan_proposals import open_plans
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
 from wardcare.storage.unit_of_work import Transaction
 
+APPLY_CREATES = ("CarePlan", "Goal", "Task", "Condition")
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -87,6 +90,10 @@ def apply_plan(
         raise errors.unprocessable(
             f"subject must be a Patient reference (Patient/id), not {subject!r}", "subject"
         )
+    # $apply creates the plan, its goals and interventions and the problem they address.
+    authorisation.authorise_patient_write(
+        actor, [patient_id], [(Interaction.CREATE, t) for t in APPLY_CREATES]
+    )
     if interventions is not None:
         for index, name in enumerate(interventions):
             if plan.template.intervention(name) is None:

@@ -58,6 +58,7 @@ from wardcare.fhir.care_planning import (
     reference_id,
 )
 from wardcare.fhir.dates import date_range, from_micros
+from wardcare.services import authorisation
 from wardcare.services.care_plan_proposals import open_plans
 from wardcare.services.care_plan_work import GoalWork, InterventionWork, PlanWork
 from wardcare.services.context import AppContext
@@ -107,6 +108,9 @@ def review_entry(plan: PlanWork) -> dict[str, Any]:
 
 
 def care_summary(ctx: AppContext, *, actor: Actor, patient_id: str) -> dict[str, Any]:
+    authorisation.authorise_patient(
+        actor, patient_id, authorisation.CHART_READS + authorisation.CARE_PLAN_READS
+    )
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
         due = patient_due_in(tx, ctx, patient_id=patient_id, now=now)

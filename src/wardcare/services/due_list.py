@@ -25,7 +25,7 @@ from wardcare.fhir.dates import date_range, from_micros
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import effective_range
-from wardcare.services import news2_from_vitals
+from wardcare.services import authorisation, news2_from_vitals
 from wardcare.services.care_plan_work import PlanWork, active_plans
 from wardcare.services.context import AppContext
 from wardcare.services.fhir_interactions import read_in
@@ -74,6 +74,7 @@ class WardDue:
 
 
 def ward_due(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardDue:
+    authorisation.authorise_ward(actor)
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
         return ward_due_in(tx, ctx, census=census_in(tx, ctx, ward_code=ward_code), now=now)
@@ -115,6 +116,9 @@ def ward_due_in(tx: Transaction, ctx: AppContext, *, census: WardCensus, now: da
 
 def patient_due(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientDue:
     """One patient's assessments and care-plan work due, wherever they are."""
+    authorisation.authorise_patient(
+        actor, patient_id, authorisation.CHART_READS + authorisation.CARE_PLAN_READS
+    )
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
         return patient_due_in(tx, ctx, patient_id=patient_id, now=now)

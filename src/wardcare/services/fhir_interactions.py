@@ -18,12 +18,14 @@ import orjson
 
 from wardcare import errors
 from wardcare.domain.actor import Actor
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, WardCareError
 from wardcare.fhir.dates import InvalidDate, date_range, to_micros
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.resource_types import APPEND_ONLY_TYPES, NO_PROVENANCE_TYPES, is_served
 from wardcare.fhir.search_query import SearchQuery, parse_search
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
 from wardcare.services.vital_sign_checks import check_vital_signs
@@ -89,7 +91,11 @@ def create(
     if_none_exist: str | None = None,
 ) -> WriteResult:
     """Create (3.1.0.8) and conditional create with If-None-Exist (3.1.0.8.1)."""
+    granted = authorisation.authorise(
+        actor, Interaction.CREATE, resource_type or _type_of(resource)
+    )
     ctx.validator.validate(resource, expected_type=resource_type)
+    authorisation.check_write(actor, granted, resource)
     check_vital_signs(resource)
     return _retrying(
         ctx,
@@ -207,8 +213,11 @@ def _conditional_match(
 def read(ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str) -> StoredVersion:
     """Read the current version (3.1.0.2); a deleted resource is 410 Gone."""
     check_type(resource_type)
+    granted = authorisation.authorise(actor, Interaction.READ, resource_type)
     with ctx.uow.read() as tx:
-        return read_in(tx, resource_type=resource_type, resource_id=resource_id)
+        stored = read_in(tx, resource_type=resource_type, resource_id=resource_id)
+    authorisation.check_visible(actor, granted, stored)
+    return stored
 
 
 def read_in(tx: Transaction, *, resource_type: str, resource_id: str) -> StoredVersion:
@@ -235,6 +244,7 @@ def vread(
 ) -> StoredVersion:
     """Read one version (3.1.0.3); a deletion version is 410 Gone."""
     check_type(resource_type)
+    granted = authorisation.authorise(actor, Interaction.READ, resource_type)
     if not _ID.match(resource_id) or not version_id.isdigit() or len(version_id) > 9:
         raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id!r}")
     with ctx.uow.read() as tx:
@@ -246,6 +256,7 @@ def vread(
             Category.GONE,
             f"Version {version_id} of {resource_type}/{resource_id} records its deletion",
         )
+    authorisation.check_visible(actor, granted, stored)
     return stored
 
 
@@ -263,8 +274,10 @@ def update(
 ) -> WriteResult:
     """Update (3.1.0.4), as a create when the id is new; If-Match guards lost updates (3.1.0.5)."""
     check_type(resource_type)
+    granted = authorisation.authorise(actor, Interaction.UPDATE, resource_type)
     check_id(resource_id)
     ctx.validator.validate(resource, expected_type=resource_type)
+    authorisation.check_write(actor, granted, resource)
     check_vital_signs(resource)
     body_id = resource.get("id")
     if body_id is None:
@@ -297,6 +310,7 @@ def update_in(
             Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never edited"
         )
     current = tx.resources.current(resource_type, resource_id, for_update=True)
+    authorisation.check_existing(actor, Interaction.UPDATE, current)
     if current is None:
         if expected_version is not None:
             raise errors.error(
@@ -337,6 +351,7 @@ def delete(
 ) -> StoredVersion:
     """Logical delete (3.1.0.7): a new version marks it deleted; history keeps every version."""
     check_type(resource_type)
+    authorisation.authorise(actor, Interaction.DELETE, resource_type)
     expected = parse_etag(if_match) if if_match else None
     return _retrying(
         ctx,
@@ -367,6 +382,7 @@ def delete_in(
     if not _ID.match(resource_id):
         raise errors.not_found(f"{resource_type}/{resource_id!r} is not known")
     current = tx.resources.current(resource_type, resource_id, for_update=True)
+    authorisation.check_existing(actor, Interaction.DELETE, current)
     if current is None:
         raise errors.not_found(f"{resource_type}/{resource_id} is not known")
     _check_version(current, expected_version)
@@ -401,6 +417,8 @@ def search(
 ) -> SearchResult:
     """Search (3.1.1) by GET or POST _search."""
     check_type(resource_type)
+    granted = authorisation.authorise(actor, Interaction.SEARCH, resource_type)
+    params = authorisation.restrict_search(actor, granted, resource_type, params)
     query = parse_search(
         resource_type,
         params,
@@ -409,7 +427,8 @@ def search(
         max_count=ctx.settings.max_page_size,
     )
     with ctx.uow.read() as tx:
-        return SearchResult(query, tx.resources.search(query))
+        page = tx.resources.search(query)
+    return SearchResult(query, authorisation.visible_page(actor, page))
 
 
 def history(
@@ -423,6 +442,10 @@ def history(
     """Instance, type and system history (3.1.0.11), newest first."""
     if resource_type:
         check_type(resource_type)
+    # Instance history is a read of one resource; type and system history are searches.
+    interaction = Interaction.READ if resource_id else Interaction.SEARCH
+    if resource_type:
+        authorisation.authorise(actor, interaction, resource_type)
     count, offset, since = ctx.settings.default_page_size, 0, None
     for name, value in params:
         if name in ("_count", "_offset"):
@@ -444,6 +467,7 @@ def history(
     with ctx.uow.read() as tx:
         if resource_type and resource_id:
             read_in_any = tx.resources.current(resource_type, resource_id)
+            authorisation.check_existing(actor, interaction, read_in_any)
             if read_in_any is None:
                 raise errors.not_found(f"{resource_type}/{resource_id} is not known")
         versions, total = tx.resources.history(
@@ -453,10 +477,16 @@ def history(
             count=count,
             offset=offset,
         )
+    versions = authorisation.only_visible(actor, versions, interaction)
     return HistoryResult(versions, total, count, offset)
 
 
 # -- shared --------------------------------------------------------------------------------
+
+
+def _type_of(resource: Any) -> str:
+    kind = resource.get("resourceType") if isinstance(resource, dict) else None
+    return kind if isinstance(kind, str) else ""
 
 
 def _now(ctx: AppContext) -> int:

@@ -17,6 +17,7 @@ from wardcare.domain.fluid_balance import Direction, FluidBalance, FluidEntry, f
 from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.vital_signs import effective_range
+from wardcare.services import authorisation
 from wardcare.services.context import AppContext
 
 _MAX_ENTRIES = 1000
@@ -25,6 +26,7 @@ _MAX_ENTRIES = 1000
 def patient_fluid_balance(
     ctx: AppContext, *, actor: Actor, patient_id: str, hours: int = 24
 ) -> tuple[FluidBalance, datetime, datetime]:
+    authorisation.authorise_patient(actor, patient_id, ("Observation",))
     if not 1 <= hours <= 24 * 14:
         raise errors.invalid("hours must be between 1 and 336", "hours")
     directions: dict[tuple[str, str], tuple[Direction, str]] = {}

@@ -16,6 +16,7 @@ import orjson
 from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.schedule import LONDON
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.fhir.care_planning import (
     EVALUATION_RESULTS,
     GOAL_ACHIEVEMENT,
@@ -26,6 +27,7 @@ from wardcare.fhir.care_planning import (
 from wardcare.fhir.dates import instant
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
@@ -46,6 +48,13 @@ def evaluate_goal(
     with ctx.uow.write() as tx:
         current = fhir.read_in(tx, resource_type="Goal", resource_id=goal_id)
         goal = orjson.loads(current.content or b"{}")
+        # Evaluating updates the goal and adds the evaluation Observation.
+        authorisation.authorise_patient_write(
+            actor,
+            authorisation.patients_of(goal),
+            [(Interaction.UPDATE, "Goal"), (Interaction.CREATE, "Observation")],
+            target=f"Goal/{goal_id}",
+        )
         if goal.get("lifecycleStatus") != "active":
             raise errors.unprocessable(
                 f"This goal is {goal.get('lifecycleStatus')}: only an active goal is evaluated",

@@ -18,9 +18,11 @@ import orjson
 
 from wardcare import errors
 from wardcare.domain.actor import Actor
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category
 from wardcare.fhir.dates import instant
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.handover_records import NOTE_CATEGORY, SBAR_HANDOVER, search_all
@@ -88,6 +90,9 @@ def _current_encounter(tx: Transaction, ctx: AppContext, patient_id: str) -> str
 
 def record_note(ctx: AppContext, *, actor: Actor, patient_id: str, body: Any) -> StoredVersion:
     """Store a new SBAR note for the patient (a Communication, status in-progress)."""
+    authorisation.authorise_patient_write(
+        actor, [patient_id], [(Interaction.CREATE, "Communication")]
+    )
     sections = _checked_sections(body)
     with ctx.uow.write() as tx:
         fhir.read_in(tx, resource_type="Patient", resource_id=patient_id)
@@ -143,6 +148,9 @@ def revise_note(
     ctx: AppContext, *, actor: Actor, patient_id: str, note_id: str, body: Any, if_match: str | None
 ) -> StoredVersion:
     """A new version of a note not yet acknowledged (If-Match guards a lost update)."""
+    authorisation.authorise_patient_write(
+        actor, [patient_id], [(Interaction.UPDATE, "Communication")]
+    )
     sections = _checked_sections(body)
     expected = fhir.parse_etag(if_match) if if_match else None
     with ctx.uow.write() as tx:
@@ -168,6 +176,9 @@ def acknowledge_note(
     ctx: AppContext, *, actor: Actor, patient_id: str, note_id: str, if_match: str | None = None
 ) -> StoredVersion:
     """The receiving nurse takes the handover: who (recipient) and when (received)."""
+    authorisation.authorise_patient_write(
+        actor, [patient_id], [(Interaction.UPDATE, "Communication")]
+    )
     expected = fhir.parse_etag(if_match) if if_match else None
     with ctx.uow.write() as tx:
         note = _note(tx, patient_id, note_id)

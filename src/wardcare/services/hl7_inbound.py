@@ -25,6 +25,7 @@ import orjson
 from wardcare.domain.actor import Actor, ActorKind
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
@@ -198,11 +199,13 @@ def _versioned(version: StoredVersion) -> str:
 def list_messages(
     ctx: AppContext, *, actor: Actor, where: LogFilter
 ) -> tuple[list[LoggedMessage], int]:
+    authorisation.authorise_interface(actor)
     with ctx.uow.read() as tx:
         return message_log.search(tx.connection, where)
 
 
 def get_message(ctx: AppContext, *, actor: Actor, message_id: int) -> LoggedMessage | None:
+    authorisation.authorise_interface(actor)
     with ctx.uow.read() as tx:
         return message_log.get(tx.connection, message_id)
 

@@ -11,6 +11,7 @@ from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.errors import Category
 from wardcare.fhir.dates import from_micros, instant, to_micros
+from wardcare.services import authorisation
 from wardcare.services.context import AppContext
 from wardcare.storage.hl7_outbox_store import DEAD_LETTER, Hl7OutboxStore, OutboxMessage
 
@@ -74,6 +75,7 @@ def outbox(
     count: int = 50,
     offset: int = 0,
 ) -> OutboxView:
+    authorisation.authorise_interface(actor)
     with ctx.uow.read() as tx:
         store = Hl7OutboxStore(tx.connection)
         return OutboxView(
@@ -85,6 +87,7 @@ def outbox(
 
 
 def outbox_message(ctx: AppContext, *, actor: Actor, message_id: int) -> OutboxMessage:
+    authorisation.authorise_interface(actor)
     with ctx.uow.read() as tx:
         found = Hl7OutboxStore(tx.connection).get(message_id)
     if found is None:
@@ -95,6 +98,7 @@ def outbox_message(ctx: AppContext, *, actor: Actor, message_id: int) -> OutboxM
 def retry_dead_letter(ctx: AppContext, *, actor: Actor, message_id: int) -> OutboxMessage:
     """Put a dead letter back at its place in its destination's queue (e.g. after the receiving
     system's mapping was fixed); who did it is kept with the message's error history."""
+    authorisation.authorise_interface(actor, act=True)
     now = ctx.clock.now()
     note = f" | requeued by {actor.display} at {instant(now)}"
     with ctx.uow.write() as tx:

@@ -20,6 +20,7 @@ import orjson
 from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.intervention_schedule import Outcome
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.fhir.care_planning import (
     actor_reference,
     coding,
@@ -28,6 +29,7 @@ from wardcare.fhir.care_planning import (
 )
 from wardcare.fhir.dates import instant
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.care_plan_work import active_plans
 from wardcare.services.context import AppContext
@@ -67,6 +69,13 @@ def record_occurrence(
     with ctx.uow.write() as tx:
         stored = fhir.read_in(tx, resource_type="Task", resource_id=task_id)
         task = orjson.loads(stored.content or b"{}")
+        # Documenting updates the intervention and adds a Task for the occurrence.
+        authorisation.authorise_patient_write(
+            actor,
+            authorisation.patients_of(task),
+            [(Interaction.UPDATE, "Task"), (Interaction.CREATE, "Task")],
+            target=f"Task/{task_id}",
+        )
         if not is_intervention(task):
             raise errors.unprocessable(
                 f"Task/{task_id} is not a care-plan intervention", "Task.code"

@@ -20,11 +20,13 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.local_time import printed_date, printed_moment, printed_time, shift_for
 from wardcare.domain.news2 import Parameter, SpO2Scale
 from wardcare.domain.news2_chart import ObservationSet, Value, chart_geometry
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.fhir import codes
 from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.vital_signs import effective_range, readings
 from wardcare.handover import rendering
 from wardcare.handover.model import NONE_RECORDED, AssessmentLine, DocumentHeader, PatientHandover
+from wardcare.services import audit, authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services import handover_presentation as present
 from wardcare.services.context import AppContext
@@ -250,6 +252,14 @@ def patient_handover_model(
 def print_patient_handover(
     ctx: AppContext, *, actor: Actor, patient_id: str, shift: str | None = None
 ) -> PrintedHandover:
+    # The patient's read, and a write: each print is kept as a DocumentReference (its PDF
+    # Binary's access follows the DocumentReference: R4 Binary.securityContext).
+    authorisation.authorise_patient(
+        actor, patient_id, authorisation.CHART_READS + authorisation.CARE_PLAN_READS
+    )
+    authorisation.authorise_patient_write(
+        actor, [patient_id], [(Interaction.CREATE, "DocumentReference")]
+    )
     started = time.perf_counter()
     snapshot = gather_patient(ctx, actor=actor, patient_id=patient_id)
     model = patient_handover_model(ctx, snapshot, actor=actor, shift=shift)
@@ -268,4 +278,5 @@ def print_patient_handover(
         patient_id=patient_id,
         encounter=f"Encounter/{snapshot.encounter['id']}" if snapshot.encounter else None,
     )
+    audit.note_exported(f"DocumentReference/{stored.document.id}")  # a print is an export
     return PrintedHandover(pdf, stored, pages, gathered - started, rendered - gathered)

@@ -19,10 +19,17 @@ from wardcare.catalog.template_schema import Item
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import Outcome
 from wardcare.domain.assessment_scoring import Answer, AnswerError, score
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, Issue, WardCareError
 from wardcare.fhir import codes
 from wardcare.fhir.versions import StoredVersion
-from wardcare.services import assessment_results, care_plan_proposals, escalation, news2_from_vitals
+from wardcare.services import (
+    assessment_results,
+    authorisation,
+    care_plan_proposals,
+    escalation,
+    news2_from_vitals,
+)
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
@@ -67,7 +74,9 @@ def template_for(ctx: AppContext, response: dict[str, Any]) -> LoadedTemplate | 
 
 
 def record_assessment(ctx: AppContext, *, actor: Actor, response: Any) -> RecordedAssessment:
+    granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
     ctx.validator.validate(response, expected_type="QuestionnaireResponse")
+    authorisation.check_write(actor, granted, response)
     loaded = template_for(ctx, response)
     if loaded is None:
         result = fhir.create(ctx, actor=actor, resource=response)
@@ -79,7 +88,10 @@ def record_assessment(ctx: AppContext, *, actor: Actor, response: Any) -> Record
 
 def extract(ctx: AppContext, *, actor: Actor, response: Any) -> dict[str, Any]:
     """SDC $extract: the Observations a response would produce, as a transaction Bundle."""
+    # A dry run of recording: it needs what recording needs, for the same patient.
+    granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
     ctx.validator.validate(response, expected_type="QuestionnaireResponse")
+    authorisation.check_write(actor, granted, response)
     loaded = template_for(ctx, response)
     if loaded is None:
         raise errors.unprocessable(

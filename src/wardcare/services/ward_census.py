@@ -15,8 +15,10 @@ import orjson
 from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.bed_order import bed_order_key
+from wardcare.domain.smart_scopes import Interaction
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.search_query import parse_search
+from wardcare.services import authorisation
 from wardcare.services.context import AppContext
 from wardcare.storage.unit_of_work import Transaction
 
@@ -51,11 +53,13 @@ class WardCensus:
 
 
 def list_wards(ctx: AppContext, *, actor: Actor) -> list[Ward]:
+    authorisation.authorise(actor, Interaction.SEARCH, "Location")
     with ctx.uow.read() as tx:
         return [_ward(r) for r in _search(tx, ctx, "Location", [("physical-type", "wa")])]
 
 
 def ward_census(ctx: AppContext, *, actor: Actor, ward_code: str) -> WardCensus:
+    authorisation.authorise_ward(actor)
     with ctx.uow.read() as tx:
         return census_in(tx, ctx, ward_code=ward_code)
 

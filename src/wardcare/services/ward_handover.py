@@ -17,6 +17,7 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.local_time import printed_date, printed_moment, shift_for
 from wardcare.handover import rendering
 from wardcare.handover.model import BedBlock, DocumentHeader, WardSheet
+from wardcare.services import audit, authorisation
 from wardcare.services import handover_presentation as present
 from wardcare.services.context import AppContext
 from wardcare.services.due_list import BedDue, WardDue, ward_due_in
@@ -138,6 +139,7 @@ def print_ward_sheet(
     ctx: AppContext, *, actor: Actor, ward_code: str, shift: str | None = None
 ) -> PrintedSheet:
     """Read, render and keep the sheet; the PDF and its DocumentReference come back."""
+    authorisation.authorise_ward_print(actor)
     started = time.perf_counter()
     snapshot = gather_ward(ctx, actor=actor, ward_code=ward_code)
     sheet = ward_sheet_model(ctx, snapshot, actor=actor, shift=shift)
@@ -154,4 +156,5 @@ def print_ward_sheet(
         sources=snapshot.sources,
         ward_location=f"Location/{snapshot.due.census.ward.id}",
     )
+    audit.note_exported(f"DocumentReference/{stored.document.id}")  # a print is an export
     return PrintedSheet(pdf, stored, pages, gathered - started, rendered - gathered)
