@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/fhir_api.py
 	$(BIN)/python bench/mllp_ingest.py
 	$(BIN)/python bench/handover.py
+	$(BIN)/python bench/careplans.py
 	$(BIN)/python bench/ui.py
 
 clean:

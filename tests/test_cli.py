@@ -85,8 +85,18 @@ def test_serve_prints_its_urls_and_answers_metadata(tmp_path: Path) -> None:
         [*WARDCARE, "migrate", "--database", database], check=True, capture_output=True, timeout=120
     )
     port = _free_port()
+    # A free MLLP port too: the default 2575 may be taken on a developer's machine.
     server = subprocess.Popen(
-        [*WARDCARE, "serve", "--http-port", str(port), "--database", database],
+        [
+            *WARDCARE,
+            "serve",
+            "--http-port",
+            str(port),
+            "--mllp-port",
+            str(_free_port()),
+            "--database",
+            database,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -108,12 +108,19 @@ def templates_check() -> None:
         console.print(
             f"  {t.id} {t.version}: {t.title} ({len(t.items)} items, {len(t.examples)} examples)"
         )
+    for plan in catalog.care_plans.all():
+        p = plan.template
+        console.print(
+            f"  {p.id} {p.version}: {p.title} (care plan: {len(p.goals)} goals, "
+            f"{len(p.interventions)} interventions)"
+        )
     if failures:
         for failure in failures:
             console.print(f"[red]Example failed:[/red] {failure}")
         raise typer.Exit(1)
     console.print(
-        f"[green]{len(catalog.all())} templates valid; every worked example passes.[/green]"
+        f"[green]{len(catalog.all())} assessment and {len(catalog.care_plans.all())} care-plan "
+        "templates valid; every trigger names a plan; every worked example passes.[/green]"
     )
 
 

@@ -94,7 +94,7 @@ def test_a_goal_review_in_hours_is_refused(client: TestClient, draft: dict[str, 
 
 
 def test_a_proposal_cannot_be_activated_as_it_is(client: TestClient) -> None:
-    patient_id, encounter_id = admit(client)
+    patient_id, _encounter_id = admit(client)
     pain = {
         "resourceType": "QuestionnaireResponse",
         "questionnaire": "http://wardcare.org/fhir/Questionnaire/pain-score|1.0.0",

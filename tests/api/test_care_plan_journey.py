@@ -4,35 +4,19 @@ interventions due -> documented -> evaluation -> discontinue, and the plan's his
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests import factories
-from wardcare.api.app import create_app
 from wardcare.domain.clock import FixedClock
-from wardcare.services.context import AppContext
 
 CODES = "http://wardcare.org/fhir/Id/location-code"
 Q = "http://wardcare.org/fhir/Questionnaire"
 TIMING = "http://wardcare.org/fhir/StructureDefinition/intervention-timing"
 REASON = "http://hl7.org/fhir/StructureDefinition/request-statusReason"
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday, 10:00 GMT: a day shift
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
-def nurse(context: AppContext, clock: FixedClock) -> Iterator[TestClient]:
-    with TestClient(create_app(dataclasses.replace(context, clock=clock))) as client:
-        yield client
 
 
 def _location(client: TestClient, code: str, kind: str, part_of: str | None) -> str:
@@ -206,7 +190,8 @@ def test_admission_to_discontinuation(nurse: TestClient, clock: FixedClock) -> N
         plan["basedOn"][0]["reference"]
         == f"CarePlan/{found['Pressure ulcer prevention (aSSKINg)']['id']}"
     )
-    assert len(plan["goal"]) == 2 and len(plan["activity"]) == 6
+    assert len(plan["goal"]) == 2
+    assert len(plan["activity"]) == 6
     assert [p["title"] for p in proposals(nurse, patient_id)] == [
         "Falls prevention (multifactorial)"
     ]
@@ -242,14 +227,16 @@ def test_admission_to_discontinuation(nurse: TestClient, clock: FixedClock) -> N
     assert {"assessment", "intervention"} <= kinds
     turn = next(d for d in entries if d.get("intervention") == f"Task/{reposition['id']}")
     assert turn["timing"] == "every 2 hours"
-    assert turn["state"] == "due" and turn["last"] is None
+    assert turn["state"] == "due"
+    assert turn["last"] is None
 
     # Two and a half hours later the turn is overdue; the nurse documents it.
     clock.advance(timedelta(hours=2, minutes=30))
     turn = next(
         d for d in due_entries(nurse) if d.get("intervention") == f"Task/{reposition['id']}"
     )
-    assert turn["state"] == "overdue" and turn["overdueMinutes"] == 150
+    assert turn["state"] == "overdue"
+    assert turn["overdueMinutes"] == 150
     missing_reason = nurse.post(
         f"/fhir/Task/{reposition['id']}/$record-occurrence", params={"outcome": "not-done"}
     )

@@ -255,6 +255,30 @@ def test_patient_handover_is_sbar_with_a_72_hour_chart_and_is_kept(
     assert entries[0]["resource"]["type"]["coding"][0]["code"] == "patient-handover"
 
 
+def test_capability_statement_declares_the_operation_and_notes(ward_client: TestClient) -> None:
+    resources = {
+        r["type"]: r for r in ward_client.get("/fhir/metadata").json()["rest"][0]["resource"]
+    }
+    assert [o["name"] for o in resources["Patient"]["operation"]] == ["handover"]
+    communication = {p["name"] for p in resources["Communication"]["searchParam"]}
+    assert {"patient", "category", "status", "sent", "received", "recipient"} <= communication
+    assert "related" in {p["name"] for p in resources["DocumentReference"]["searchParam"]}
+
+
+def test_patient_handover_without_obs_says_none_recorded(
+    ward_client: TestClient, ward: dict[str, Any], tmp_path: Path
+) -> None:
+    quiet = ward["quiet"]
+    response = ward_client.get(f"/fhir/Patient/{quiet['id']}/$handover")
+    assert response.status_code == 200
+    text = squash(" ".join(page_texts(response.content, tmp_path)))
+    assert "Observations: none recorded in the last 72 hours" in text
+    assert "NEWS2: none recorded" in text
+    assert "0 LOW" not in text
+    assert "No handover note recorded" in text
+    assert "Allergies: none recorded" in text
+
+
 def test_unknown_ward_is_404_and_unknown_patient_is_404(ward_client: TestClient) -> None:
     response = ward_client.get("/wards/NOWARD/handover.pdf")
     assert response.status_code == 404

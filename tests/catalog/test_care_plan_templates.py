@@ -4,6 +4,7 @@ file and field named."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from wardcare import paths
 from wardcare.catalog.catalog import TemplateError, load_catalog
+from wardcare.fhir.care_planning import CARE_PLANNING, EVALUATION_RESULTS
 from wardcare.fhir.validation import structure_issues
 
 SHIPPED = {
@@ -43,7 +45,8 @@ def test_the_shipped_plans_load_with_goals_targets_and_timed_interventions() -> 
     assert {p.template.id for p in plans.latest()} == SHIPPED
     for loaded in plans.all():
         template = loaded.template
-        assert template.source.strip() and template.licence.strip()
+        assert template.source.strip()
+        assert template.licence.strip()
         assert all(g.review_every for g in template.goals)
         assert len(loaded.activity_definitions) == len(template.interventions)
         for resource in (loaded.plan_definition, *loaded.activity_definitions):
@@ -118,3 +121,21 @@ def test_the_plans_are_published_as_plan_and_activity_definitions(client: TestCl
     reposition = client.get("/fhir/ActivityDefinition/pressure-ulcer-prevention.reposition").json()
     assert reposition["timingTiming"]["repeat"] == {"frequency": 1, "period": 4, "periodUnit": "h"}
     assert reposition["kind"] == "Task"
+
+
+def test_every_care_planning_code_is_in_the_published_code_system(project_root: Path) -> None:
+    published = json.loads(
+        (project_root / "fhir_profiles/CodeSystem-care-planning.json").read_text()
+    )
+    assert structure_issues(published) == []
+    known = {c["code"] for c in published["concept"]}
+    assert published["count"] == len(known)
+    plans = load_catalog(paths.CARE_TEMPLATES).care_plans
+    used = set()
+    for loaded in plans.all():
+        template = loaded.template
+        codings = [template.problem.code, *(g.target.measure for g in template.goals)]
+        codings += [i.code(template.id) for i in template.interventions]
+        used |= {c.code for c in codings if c.system == CARE_PLANNING}
+    used |= set(EVALUATION_RESULTS) | {"done", "not-done", "declined", "goal-evaluation"}
+    assert used <= known, sorted(used - known)

@@ -97,7 +97,8 @@ def test_weekly_weighing_keeps_the_ward_clock_time_across_the_march_change() -> 
         now=utc(2026, 3, 31, 8, 10),
     )
     assert weigh.due_at == utc(2026, 3, 31, 8)
-    assert weigh.state == DueState.OVERDUE and weigh.overdue_by == timedelta(minutes=10)
+    assert weigh.state == DueState.OVERDUE
+    assert weigh.overdue_by == timedelta(minutes=10)
 
 
 # -- per shift -----------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def destination(port: int, *types: str, name: str = "EPR", **overrides: Any) -> 
             "message_types": list(types or ("ORU^R01", "MDM^T02")),
             "receiving_application": "EPR",
             "receiving_facility": "LTH",
-            "ack_timeout_seconds": 0.5,
+            "ack_timeout_seconds": 5.0,  # generous: the machine is shared; "silent" tests set less
             **overrides,
         }
     )

@@ -79,10 +79,14 @@ class Server:
 
 
 def _vitals(n: int) -> bytes:
+    """The e-obs sample as the n-th set, a minute after the one before (as a monitor sends)."""
+    minute = 660 + n
+    when = f"202611{22 + minute // 1440:02d}{minute % 1440 // 60:02d}{minute % 60:02d}00"
     return (
         original_mode(sample("oru_r01_vitals.hl7"))
         .replace(b"EOBS0000001", f"CRASH{n:06d}".encode())
         .replace(b"OBS-20261122-0001", f"OBS-CRASH-{n:06d}".encode())
+        .replace(b"20261122101000", when.encode())
     )
 
 
@@ -125,10 +129,16 @@ def test_every_acknowledged_message_survives_sigkill_exactly_once(tmp_path: Path
     done = threading.Event()
     rng = random.Random(5)
 
+    # Kills spread over the run: after a random number of acknowledged messages, then a random
+    # few milliseconds later, so some land mid-transaction and some between ACK and next send.
+    thresholds = sorted(rng.sample(range(1, MESSAGES), KILLS))
+
     def killer() -> None:
-        for _ in range(KILLS):
-            if done.wait(rng.uniform(0.3, 1.2)):
-                return
+        for threshold in thresholds:
+            while len(acknowledged) < threshold:
+                if done.wait(0.005):
+                    return
+            time.sleep(rng.uniform(0, 0.05))
             server.kill()
             server.start()
 

@@ -4,6 +4,7 @@ never an AA/CA for input that is not a well-formed message."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +129,11 @@ def test_fuzz_framing_and_parsing_never_crash_and_never_accept_garbage(
             assert codes == [b"AR"]
         # No fuzzed message is a complete, applicable ADT or ORU: none is accepted.
         assert b"AA" not in codes
+
+
+def test_a_long_first_line_without_msh18_is_read_in_linear_time() -> None:
+    # A hostile or broken MSH (few separators, megabytes long) must not make the charset look-up
+    # backtrack; parsing then refuses it (its MSH-2 is no set of encoding characters).
+    raw = b"MSH" + b"|x" * 15 + b"y" * 2_000_000
+    with pytest.raises(ParseProblem):
+        parse(raw)

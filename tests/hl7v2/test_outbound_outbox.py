@@ -261,3 +261,21 @@ def test_the_outbox_is_listed_and_a_dead_letter_can_be_retried(
     one = api.get(f"/hl7/outbox/{row.id}").json()
     assert one["message"] == row.message
     assert api.get("/hl7/outbox/999999").status_code == 404
+
+
+def test_another_assessment_queues_one_oru_for_its_total(api: TestClient, ctx: AppContext) -> None:
+    patient = created(api, factories.patient())
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "http://wardcare.org/fhir/Questionnaire/pain-score|1.0.0",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{patient['id']}"},
+        "authored": "2026-11-22T10:10:00Z",
+        "item": [{"linkId": "pain-score", "answer": [{"valueInteger": 6}]}],
+    }
+    assert api.post("/fhir/QuestionnaireResponse", json=response).status_code == 201
+    (row,) = outbox_rows(ctx)  # the total only, not the answer it was scored from
+    total = segments(row.message, "OBX")[0]
+    assert total[3].startswith("72514-3^")
+    assert total[3].endswith("^LN")
+    assert total[5] == "6"

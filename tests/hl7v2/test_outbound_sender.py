@@ -3,6 +3,7 @@ and a sender restarted with messages still queued."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -79,7 +80,7 @@ def test_ar_and_a_timeout_are_retried_with_backoff_until_the_receiver_takes_it(
     context: AppContext, receiver: MllpReceiver
 ) -> None:
     receiver.script("AR", "silent", "AR")
-    ctx = with_destinations(context, destination(receiver.port, ack_timeout_seconds=0.3))
+    ctx = with_destinations(context, destination(receiver.port, ack_timeout_seconds=1.0))
     (cid,) = queue(ctx, 1)
     with OutboundSender(ctx):
         wait_for(lambda: statuses(ctx) == [SENT], "the message to be sent after recovery")
@@ -93,17 +94,17 @@ def test_ar_and_a_timeout_are_retried_with_backoff_until_the_receiver_takes_it(
 def test_an_ack_for_another_message_is_not_accepted(
     context: AppContext, receiver: MllpReceiver
 ) -> None:
-    receiver.script("wrong-msa-2", "wrong-msa-2")
+    receiver.script(default="wrong-msa-2")
     ctx = with_destinations(context, destination(receiver.port))
     queue(ctx, 1)
     with OutboundSender(ctx):
-        wait_for(lambda: len(receiver.received) >= 2, "two attempts")
-        assert statuses(ctx) == [PENDING]  # wrong MSA-2 twice: still not delivered
+        wait_for(lambda: outbox_rows(ctx)[0].attempts >= 2, "two recorded attempts")
+        (row,) = outbox_rows(ctx)
+        assert row.status == PENDING  # every ACK so far named another message
+        assert row.last_error is not None
+        assert "does not match MSH-10" in row.last_error
+        receiver.script(default="AA")
         wait_for(lambda: statuses(ctx) == [SENT], "the message to be sent")
-    (row,) = outbox_rows(ctx)
-    assert row.attempts == 3
-    assert row.last_error is not None
-    assert "does not match MSH-10" in row.last_error
 
 
 def test_ae_is_dead_lettered_after_max_attempts_and_the_queue_moves_on(
@@ -127,7 +128,7 @@ def test_messages_are_delivered_in_queue_order_even_across_retries(
     context: AppContext, receiver: MllpReceiver
 ) -> None:
     receiver.script("AA", "AR", "silent", "AA")
-    ctx = with_destinations(context, destination(receiver.port, ack_timeout_seconds=0.3))
+    ctx = with_destinations(context, destination(receiver.port, ack_timeout_seconds=1.0))
     ids = queue(ctx, 6)
     with OutboundSender(ctx):
         wait_for(lambda: statuses(ctx) == [SENT] * 6, "all six to be sent")
@@ -142,7 +143,7 @@ def test_destinations_are_independent(context: AppContext, receiver: MllpReceive
         ctx = with_destinations(
             context,
             destination(receiver.port, name="EPR"),
-            destination(stuck.port, name="PACS", ack_timeout_seconds=0.3),
+            destination(stuck.port, name="PACS", ack_timeout_seconds=1.0),
         )
         queue(ctx, 1, name="PACS")
         ids = queue(ctx, 1, name="EPR")
@@ -159,7 +160,7 @@ def test_nothing_is_lost_when_the_sender_stops_and_a_new_one_starts(
     context: AppContext, receiver: MllpReceiver
 ) -> None:
     receiver.script(default="silent")
-    ctx = with_destinations(context, destination(receiver.port, ack_timeout_seconds=0.3))
+    ctx = with_destinations(context, destination(receiver.port, ack_timeout_seconds=1.0))
     ids = queue(ctx, 3)
     with OutboundSender(ctx):
         wait_for(lambda: len(receiver.received) >= 1, "a first attempt")
@@ -186,3 +187,23 @@ def test_a_receiver_that_is_down_is_retried_until_it_is_up(context: AppContext) 
 def test_backoff_doubles_up_to_the_maximum() -> None:
     waits = [backoff_seconds(n, initial=1, maximum=60) for n in range(1, 9)]
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_after_a_rejection_the_message_waits_out_its_backoff(
+    context: AppContext, receiver: MllpReceiver
+) -> None:
+    receiver.script("AR")
+    ctx = with_destinations(context, destination(receiver.port))
+    settings = ctx.settings.model_copy(
+        update={"hl7_retry_initial_seconds": 60.0, "hl7_retry_max_seconds": 300.0}
+    )
+    ctx = dataclasses.replace(ctx, settings=settings)
+    first, _second = queue(ctx, 2)
+    with OutboundSender(ctx):
+        wait_for(lambda: outbox_rows(ctx)[0].attempts == 1, "the first attempt to be recorded")
+    head, behind = outbox_rows(ctx)
+    assert head.status == PENDING
+    assert head.last_attempt is not None
+    assert head.next_attempt - head.last_attempt == 60 * 1_000_000  # the initial backoff
+    assert behind.attempts == 0  # nothing overtakes the waiting head
+    assert receiver.control_ids() == [first]

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from wardcare.domain.schedule import DUE_SOON, LONDON, DueState, add_interval
 
@@ -183,6 +184,7 @@ def _occurrence(due_at: datetime, now: datetime, *, slot: datetime) -> Occurrenc
     return Occurrence(due_at, DueState.NOT_DUE, None, slot)
 
 
+@lru_cache(maxsize=4096)  # a ward's due list asks for the same shift boundaries hundreds of times
 def _at(day: date, clock: time) -> datetime:
     """A ward-clock time on a day, as UTC. `fold=0` puts a time skipped in spring an hour later
     (PEP 495) and a repeated October time at its first (summer-time) occurrence."""

@@ -86,6 +86,14 @@ def _resource(
                 "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract",
             }
         ]
+    if resource_type == "Patient":
+        # GET /fhir/Patient/{id}/$handover: the SBAR handover PDF, kept as a DocumentReference.
+        entry["operation"] = [
+            {
+                "name": "handover",
+                "definition": "http://wardcare.org/fhir/OperationDefinition/Patient-handover",
+            }
+        ]
     supported = [p.url for p in profiles.by_url.values() if p.type == resource_type]
     if supported:
         entry["supportedProfile"] = supported

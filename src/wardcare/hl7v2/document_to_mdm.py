@@ -1,10 +1,10 @@
 """A document (a DocumentReference with a PDF, e.g. a handover or an assessment) as MDM^T02 v2.5.1.
 
-MDM^T02 "original document notification and content" (HL7 v2.5.1 Chapter 9, 9.6.2): EVN, PID,
-PV1, TXA describing the document, then one OBX whose value type is ED (encapsulated data,
-2.A.27) carrying the PDF: source application ^ AP (application data, table 0191) ^ PDF ^ Base64
-^ the bytes in base64. Base64's alphabet has none of the HL7 delimiters, so the data needs no
-escaping.
+MDM^T02 "original document notification and content" (HL7 v2.5.1 chapter 9, medical
+records/information management): EVN, PID, PV1, TXA describing the document, then one OBX whose
+value type is ED (encapsulated data) carrying the PDF: source application ^ AP (application
+data, table 0191) ^ PDF ^ Base64 ^ the bytes in base64. Base64's alphabet has none of the HL7
+delimiters, so the data needs no escaping.
 """
 
 from __future__ import annotations

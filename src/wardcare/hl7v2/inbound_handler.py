@@ -14,6 +14,7 @@ failure) goes first when MSH-15 asks for it, then the application ACK when MSH-1
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from wardcare import errors, paths
@@ -39,6 +40,8 @@ from wardcare.storage import hl7_message_log as message_log
 from wardcare.storage.unit_of_work import Transaction
 
 SUPPORTED = {"ADT": ADT_EVENTS, "ORU": ("R01",)}
+_ATTEMPTS = 3
+log = logging.getLogger("wardcare.hl7v2")
 CODE_MAP_FILE = "hl7v2-observation-codes.json"
 
 
@@ -56,6 +59,19 @@ class InboundHandler:
         return _patient_key(message)
 
     def handle(self, raw: bytes) -> list[bytes]:
+        """The ACKs to answer `raw` with (none in enhanced mode when none is asked for)."""
+        try:
+            return self._handle(raw)
+        except Exception as exc:  # a defect must still be answered, and never AA
+            log.exception("inbound HL7 message failed")
+            error = AckError("207", f"Application internal error; nothing was applied ({exc})")
+            try:
+                header: Header | None = parse(raw).header()
+            except ParseProblem:
+                header = None
+            return [build_ack(header, "AR", control_id=_ack_id(), errors=(error,))]
+
+    def _handle(self, raw: bytes) -> list[bytes]:
         try:
             message = parse(raw)
         except ParseProblem as problem:
@@ -133,16 +149,24 @@ class InboundHandler:
 
         acks = _acks(header, "AA")
         try:
-            hl7_inbound.apply(
-                self.ctx,
-                actor=actor,
-                message_id=message_id,
-                work=work,
-                acks=acks,
-                reason=f"HL7 v2 {header.message_type} {header.control_id} from "
-                f"{header.sending_application}@{header.sending_facility}",
-                patient_key=patient_key,
-            )
+            for attempt in range(_ATTEMPTS):
+                try:
+                    hl7_inbound.apply(
+                        self.ctx,
+                        actor=actor,
+                        message_id=message_id,
+                        work=work,
+                        acks=acks,
+                        reason=f"HL7 v2 {header.message_type} {header.control_id} from "
+                        f"{header.sending_application}@{header.sending_facility}",
+                        patient_key=patient_key,
+                    )
+                    break
+                except WardCareError as exc:
+                    # Another writer created the same Location or Patient first: run the
+                    # message again, and it finds theirs.
+                    if exc.category != Category.CONFLICT or attempt == _ATTEMPTS - 1:
+                        raise
         except MappingProblem as problem:
             return self._refuse(header, message_id, "AE", [_ack_error(problem)], patient_key)
         except MappingProblems as problems:

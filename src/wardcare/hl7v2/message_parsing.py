@@ -16,7 +16,6 @@ decoded with the set MSH-18 names before splitting).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from hl7apy.exceptions import HL7apyException
@@ -40,7 +39,6 @@ _CHARSETS = {
     "UTF-8": "utf-8",
     "WINDOWS-1252": "cp1252",
 }
-_MSH18 = re.compile(rb"^MSH(.)(?:[^\r\n]*?\1){16}([^\r\n|^]*)")
 
 
 @dataclass(eq=False)
@@ -198,8 +196,7 @@ class Header:
 
 def decode(raw: bytes) -> str:
     """The message text, decoded with the character set MSH-18 names."""
-    match = _MSH18.match(raw)
-    charset = match.group(2).decode("ascii", "replace").strip().upper() if match else ""
+    charset = _declared_charset(raw)
     codec = _CHARSETS.get(charset)
     if codec is None:
         raise ParseProblem(
@@ -211,6 +208,18 @@ def decode(raw: bytes) -> str:
         if codec in ("utf-8", "ascii"):  # a sender that declared nothing but sent Latin-1
             return raw.decode("latin-1")
         raise ParseProblem("102", f"The message is not valid {charset}", "MSH^1^18") from None
+
+
+def _declared_charset(raw: bytes) -> str:
+    """MSH-18, read from the bytes before decoding (its first component; MSH-18 is ASCII)."""
+    first = raw.lstrip(b"\r\n\t \x00").split(b"\r", 1)[0].split(b"\n", 1)[0]
+    if not first.startswith(b"MSH") or len(first) < 4:
+        return ""
+    fields = first.split(first[3:4])
+    if len(fields) < 18:
+        return ""
+    component = fields[17].split(fields[1][:1] or b"^")[0] if fields[1] else fields[17]
+    return component.decode("ascii", "replace").strip().upper()
 
 
 def parse(raw: bytes) -> ParsedMessage:

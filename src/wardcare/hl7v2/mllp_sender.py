@@ -2,7 +2,7 @@
 
 One thread per destination (destinations never hold each other up) takes the destination's
 oldest pending message, sends it in an MLLP frame, and waits for the acknowledgement:
-- MSA-2 must echo the message's MSH-10 (HL7 v2.5.1 2.14.8.2); any other ACK is not about this
+- MSA-2 (message control ID) must echo the message's MSH-10; any other ACK is not about this
   message (a late answer to an earlier attempt, a confused peer), so it is not accepted, and the
   connection is closed so that a stale ACK can never be read as the next message's;
 - AA (or CA) -> sent;
@@ -199,7 +199,7 @@ class OutboundSender:
 
         ACKs are recorded once per run of messages (up to _BATCH, one transaction), not once
         per message: a sender killed mid-run sends that run's messages again on restart, with
-        the same MSH-10s, which a receiver recognises as resends (HL7 v2.5.1 2.10.1).
+        the same MSH-10s, which a receiver recognises as resends (MSH-10 identifies a message).
         """
         ctx, settings = self._ctx, self._ctx.settings
         head = hl7_outbox_queue.queue_head(ctx, destination=destination.name, limit=_BATCH)

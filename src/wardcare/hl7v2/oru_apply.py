@@ -70,14 +70,17 @@ def apply_oru(
         raise MappingProblems(problems)
     applied.patient = patient_ref
     latest: dict[str, Any] | None = None
-    for observation in result.observations:
-        stored = hl7_inbound.save(
-            tx, ctx, applied, actor=actor, resource=observation, run_hooks=False
-        )
+    changes_before = len(applied.written) + len(applied.updated)
+    saved = hl7_inbound.save_many(
+        tx, ctx, applied, actor=actor, resources=result.observations, run_hooks=False
+    )
+    for stored in saved:
         if readings(stored) and (
             latest is None or stored["effectiveDateTime"] >= latest["effectiveDateTime"]
         ):
             latest = stored
+    if changes_before == len(applied.written) + len(applied.updated):
+        return  # the same results again (resent under a new MSH-10): nothing new to score
     if latest is not None:
         # One NEWS2 for the set this message completes, not one per reading.
         hl7_inbound.run_write_hooks(tx, ctx, applied, actor, latest)

@@ -24,9 +24,9 @@ MRN_SYSTEM = "http://wardcare.org/fhir/Id/mrn"
 LOCATION_CODE = "http://wardcare.org/fhir/Id/location-code"
 VERSION = "2.5.1"
 
-# HL7 v2.5.1 Chapter 2, 2.7.4 "Special characters": the delimiters (MSH-1 and MSH-2 `|^~\&`)
-# inside data are written as escape sequences. The escape character itself goes first, so the
-# backslashes of the other sequences are not escaped again.
+# HL7 v2.5.1 chapter 2, 2.7 "Use of escape sequences in text fields": the delimiters (MSH-1 and
+# MSH-2 `|^~\&`) inside data are written as escape sequences. The escape character itself goes
+# first, so the backslashes of the other sequences are not escaped again.
 _ESCAPES = (
     ("\\", "\\E\\"),
     ("|", "\\F\\"),
@@ -70,7 +70,7 @@ def header_for(
 
 def escape(value: object) -> str:
     """Text as an HL7 field value: delimiters escaped; line breaks (not allowed inside a
-    segment) become the `\\.br\\` formatting command of HL7 v2.5.1 2.7.6."""
+    segment) become the `\\.br\\` formatting command (HL7 v2.5.1 chapter 2, 2.7)."""
     text = str(value)
     for raw, escaped in _ESCAPES:
         if raw in text:
@@ -81,7 +81,7 @@ def escape(value: object) -> str:
 
 
 def timestamp(value: datetime | str | None, tz: str) -> str:
-    """An HL7 DTM (YYYYMMDDHHMMSS+ZZZZ) in ward-local time with its offset (v2.5.1 2.A.22);
+    """An HL7 DTM (YYYYMMDDHHMMSS+ZZZZ) in ward-local time with its offset (the DTM data type);
     a FHIR date without a time stays a date (YYYYMMDD)."""
     if value is None or value == "":
         return ""
@@ -100,7 +100,7 @@ def coding_system(system: str | None) -> str:
 
 
 def coded(coding: Mapping[str, Any] | None, text: str | None = None) -> str:
-    """A CWE: identifier ^ text ^ name of coding system (v2.5.1 2.A.13)."""
+    """A CWE: identifier ^ text ^ name of coding system (HL7 table 0396)."""
     if not coding:
         return escape(text or "")
     display = coding.get("display") or text or ""
@@ -125,7 +125,7 @@ def segment(name: str, *fields: str) -> str:
 
 
 def msh(header: Header, message_type: str) -> str:
-    """MSH, original acknowledgement mode (MSH-15/16 empty: HL7 v2.5.1 2.9.2), UTF-8 (MSH-18)."""
+    """MSH, original acknowledgement mode (MSH-15/16 empty), UTF-8 (MSH-18)."""
     event = message_type.replace("^", "_")
     return "|".join(
         (
@@ -205,5 +205,5 @@ def pv1(encounter: Mapping[str, Any] | None, bed_code: str | None, facility: str
 
 
 def message(segments: Iterable[str]) -> str:
-    """Segments end with a carriage return (v2.5.1 2.5.4)."""
+    """Segments end with a carriage return, as HL7 v2 encoding rules require."""
     return "\r".join(segments) + "\r"

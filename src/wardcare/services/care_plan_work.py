@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -34,11 +34,12 @@ from wardcare.fhir.care_planning import (
     plan_template_id,
     reference_id,
 )
-from wardcare.fhir.dates import date_range, from_micros, instant
+from wardcare.fhir.dates import date_range, from_micros, to_micros
 from wardcare.fhir.intervention_timing import task_timing, timing_from_fhir
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services.context import AppContext
+from wardcare.storage.occurrence_index import occurrences_for_each
 from wardcare.storage.unit_of_work import Transaction
 
 _MAX_ROWS = 10_000
@@ -109,11 +110,12 @@ def active_plans(
         ]
     linked = {
         (v.resource_type, v.id): orjson.loads(v.content)
-        for v in tx.resources.current_many(wanted)
+        for kind in ("Goal", "Task")
+        for v in tx.resources.current_of_type(kind, [i for k, i in wanted if k == kind])
         if v.content
     }
     tasks = [r for (kind, _i), r in linked.items() if kind == "Task" and is_intervention(r)]
-    documented = _documented(tx, ctx, [t["id"] for t in tasks], now)
+    documented = _documented(tx, [t["id"] for t in tasks], now)
     today = now.astimezone(LONDON).date()
     for plan_works in works.values():
         for work in plan_works:
@@ -145,66 +147,44 @@ def _search(
     return tx.resources.search(query).matches
 
 
-def _documented(
-    tx: Transaction, ctx: AppContext, task_ids: list[str], now: datetime
-) -> dict[str, list[Documented]]:
+def _documented(tx: Transaction, task_ids: list[str], now: datetime) -> dict[str, list[Documented]]:
     """Per intervention Task id: the newest documented occurrence ever, and every one in the
-    lookback window; an occurrence marked entered-in-error counts as never documented."""
-    if not task_ids:
-        return {}
-    found: dict[str, dict[str, Documented]] = {}
-
-    def add(stored: StoredVersion) -> None:
-        occurrence = orjson.loads(stored.content or b"{}")
-        parent = next((i for i in _ids(occurrence.get("partOf"), "Task") if i in wanted), None)
-        entry = _as_documented(occurrence)
-        if parent is not None and entry is not None:
-            found.setdefault(parent, {})[stored.id] = entry
-
-    wanted = set(task_ids)
-    newest = tx.resources.latest_for_each(
-        "Task",
-        subject_param="part-of",
-        subjects=[("Task", i) for i in task_ids],
-        date_param="period",
-    )
-    for stored in newest.values():
-        add(stored)
-    since = instant(now - LOOKBACK - timedelta(hours=13))  # a whole night shift before it
-    for stored in _search(
-        tx,
-        ctx,
-        "Task",
-        [("part-of", ",".join(f"Task/{i}" for i in task_ids)), ("period", f"ge{since}")],
+    lookback window (and a night shift before it), from the indexes alone; one marked
+    entered-in-error counts as never documented."""
+    found: dict[str, list[Documented]] = {}
+    outcomes = {o.value for o in Outcome}
+    for row in occurrences_for_each(
+        tx.connection,
+        parent_ids=task_ids,
+        since=to_micros(now - LOOKBACK - timedelta(hours=13)),
+        outcome_system=CARE_PLANNING,
     ):
-        add(stored)
-    return {parent: list(entries.values()) for parent, entries in found.items()}
+        if row.status == "entered-in-error" or row.outcome not in outcomes:
+            continue
+        # Due times are whole minutes; an end written to the second covers its whole second.
+        minute = 60_000_000
+        slot = from_micros(row.answers - row.answers % minute) if row.answers is not None else None
+        found.setdefault(row.parent_id, []).append(
+            Documented(from_micros(row.performed), Outcome(row.outcome), slot)
+        )
+    return found
 
 
-def _as_documented(occurrence: dict[str, Any]) -> Documented | None:
-    if occurrence.get("status") == "entered-in-error":
-        return None
-    outcome = next(
-        (
-            c.get("code")
-            for c in (occurrence.get("businessStatus") or {}).get("coding", ())
-            if c.get("system") == CARE_PLANNING
-        ),
-        None,
-    )
-    performed = (occurrence.get("executionPeriod") or {}).get("start")
-    if outcome not in {o.value for o in Outcome} or not isinstance(performed, str):
-        return None
-    slot_text = ((occurrence.get("restriction") or {}).get("period") or {}).get("end")
-    slot = from_micros(date_range(slot_text)[0]) if isinstance(slot_text, str) else None
-    return Documented(from_micros(date_range(performed)[0]), Outcome(outcome), slot)
+def moment(text: str) -> datetime:
+    """A FHIR dateTime as an instant: WardCare writes full instants, which the standard
+    library parses fast; anything shorter is read as its first instant."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return from_micros(date_range(text)[0])
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _intervention_work(
     task: dict[str, Any], documented: list[Documented], now: datetime
 ) -> InterventionWork:
     start_text = (task.get("executionPeriod") or {}).get("start") or task.get("authoredOn")
-    started = from_micros(date_range(start_text)[0]) if isinstance(start_text, str) else now
+    started = moment(start_text) if isinstance(start_text, str) else now
     title = (task.get("code") or {}).get("text") or task.get("description") or "Intervention"
     timing_json, path = task_timing(task)
     try:

@@ -9,14 +9,12 @@ is never shown as a score, and the last score is shown with its time so a stale 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
-from wardcare import errors
 from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.catalog.template_schema import parse_duration
 from wardcare.domain import news2
@@ -30,10 +28,10 @@ from wardcare.fhir.vital_signs import effective_range
 from wardcare.services import news2_from_vitals
 from wardcare.services.care_plan_work import PlanWork, active_plans
 from wardcare.services.context import AppContext
+from wardcare.services.fhir_interactions import read_in
 from wardcare.services.ward_census import Bed, WardCensus, census_in
 from wardcare.storage.unit_of_work import Transaction
 
-_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _MONITORING = {
     "low": timedelta(hours=4),
     "low-medium": timedelta(hours=1),
@@ -125,9 +123,7 @@ def patient_due(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientDue
 def patient_due_in(
     tx: Transaction, ctx: AppContext, *, patient_id: str, now: datetime
 ) -> PatientDue:
-    patient = tx.resources.current("Patient", patient_id) if _ID.match(patient_id) else None
-    if patient is None or patient.deleted:
-        raise errors.not_found(f"Patient/{patient_id} is not known")
+    read_in(tx, resource_type="Patient", resource_id=patient_id)  # 404 or 410 as a read
     key = ("Patient", patient_id)
     query = parse_search(
         "Encounter",

@@ -141,8 +141,9 @@ def create_in(
                 return WriteResult(existing, created=False)
             tx.resources.release_claim(resource_type, criteria)
     now = _now(ctx)
+    as_stored = dict(resource)  # the repository sets its id and meta
     stored = tx.resources.create(
-        dict(resource),
+        as_stored,
         resource_id=resource_id or str(uuid.uuid4()),
         now=now,
         id_may_exist=client_id,
@@ -156,7 +157,7 @@ def create_in(
     if provenance:
         _provenance(tx, stored, actor, resource, now)
     if run_hooks:
-        _after_write(tx, ctx, actor, stored)
+        _after_write(tx, ctx, actor, stored, as_stored)
     for stored_hook in ctx.stored_hooks:
         stored_hook(tx, ctx, stored)
     return WriteResult(stored, created=True)
@@ -312,14 +313,15 @@ def update_in(
             raise
     _check_version(current, expected_version)
     now = _now(ctx)
+    as_stored = dict(resource)  # the repository sets its id and meta
     try:
-        stored = tx.resources.new_version(current, dict(resource), now=now, method="PUT")
+        stored = tx.resources.new_version(current, as_stored, now=now, method="PUT")
     except WardCareError as exc:
         if exc.category == Category.PRECONDITION_FAILED and expected_version is None:
             raise _Retry from exc
         raise
     _provenance(tx, stored, actor, resource, now)
-    _after_write(tx, ctx, actor, stored)
+    _after_write(tx, ctx, actor, stored, as_stored)
     for stored_hook in ctx.stored_hooks:
         stored_hook(tx, ctx, stored)
     return WriteResult(stored, created=False)
@@ -474,9 +476,16 @@ def patient_of(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _after_write(tx: Transaction, ctx: AppContext, actor: Actor, stored: StoredVersion) -> None:
+def _after_write(
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    stored: StoredVersion,
+    resource: dict[str, Any],
+) -> None:
+    """Run the write hooks on the resource as stored (with its id and meta): the dict the
+    repository serialised, not a parse of the stored JSON (hooks only read it)."""
     if ctx.write_hooks and stored.content is not None:
-        resource = orjson.loads(stored.content)
         for hook in ctx.write_hooks:
             hook(tx, ctx, actor, resource)
 

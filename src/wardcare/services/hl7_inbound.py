@@ -12,6 +12,7 @@ that do not depend on the wire format (issue 5):
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -250,7 +251,9 @@ def save(
         if _same(orjson.loads(current.content), resource):
             return resource
         # update_in writes its own Provenance; `apply` writes one for the message's creates.
-        result = fhir.update_in(tx, ctx, actor=actor, resource=resource)
+        # Without hooks when the caller runs them once for the whole message.
+        writer = ctx if run_hooks else dataclasses.replace(ctx, write_hooks=())
+        result = fhir.update_in(tx, writer, actor=actor, resource=resource)
         applied.updated.append(result.stored)
     else:
         result = fhir.create_in(
@@ -259,7 +262,7 @@ def save(
             actor=actor,
             resource=resource,
             resource_id=resource_id,
-            client_id=current is not None,
+            client_id=True,  # a concurrent create of the same id becomes a clean CONFLICT
             run_hooks=run_hooks,
             provenance=False,
         )
@@ -284,7 +287,9 @@ def save_many(
     stored = []
     for resource, key in zip(resources, keys, strict=True):
         if key in existing:
-            stored.append(save(tx, ctx, applied, actor=actor, resource=resource))
+            stored.append(
+                save(tx, ctx, applied, actor=actor, resource=resource, run_hooks=run_hooks)
+            )
             continue
         result = fhir.create_in(
             tx,

@@ -101,7 +101,9 @@ class OutboxHook:
                 self._enqueue_document(tx, ctx, stored, document)
 
     def _is_result(self, observation: Mapping[str, Any]) -> bool:
-        return any(
+        """An assessment total: coded as a template's total, valued as points (valueInteger;
+        an answer extracted with the same code, e.g. a pain rating, is a valueQuantity)."""
+        return "valueInteger" in observation and any(
             (c.get("system"), c.get("code")) in self._codes
             for c in (observation.get("code") or {}).get("coding", ())
         )

@@ -50,9 +50,12 @@ def _sqlite_engine(url: str, database: str | None, synchronous: str, pool_size: 
         # A writer takes the write lock when it begins (BEGIN IMMEDIATE): a deferred transaction
         # that later upgrades from read to write can fail with SQLITE_BUSY regardless of the busy
         # timeout, which under concurrent writers would surface as spurious errors.
+        # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement
+        # machinery cost more than the BEGIN itself.
+        driver = connection.connection.driver_connection
         if connection.get_execution_options().get(WRITE):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
         else:
-            connection.exec_driver_sql("BEGIN")
+            driver.execute("BEGIN")
 
     return engine

@@ -42,6 +42,7 @@ from wardcare.storage.tables import (
     resource_versions,
     resources,
     search_date,
+    search_patient_code,
     search_patient_date,
     search_quantity,
     search_reference,
@@ -83,6 +84,9 @@ _WRITE_SQL = {
     " VALUES (:rid, :resource_type, :param, :value, :system, :code)",
     "search_patient_date": "INSERT INTO search_patient_date (rid, resource_type, patient_id, low)"
     " VALUES (:rid, :resource_type, :patient_id, :low)",
+    "search_patient_code": "INSERT INTO search_patient_code"
+    " (rid, resource_type, patient_id, system, code, sort_low, sort_high)"
+    " VALUES (:rid, :resource_type, :patient_id, :system, :code, :sort_low, :sort_high)",
     **{f"delete_{t.name}": f"DELETE FROM {t.name} WHERE rid = :rid" for t in INDEX_TABLES},
     "codes_in_window": "SELECT DISTINCT t.system, t.code FROM search_patient_date pd"
     " JOIN search_token t ON t.rid = pd.rid"
@@ -90,6 +94,51 @@ _WRITE_SQL = {
     " AND pd.low > :after AND pd.low <= :until"
     " AND t.param IN (:code_param_1, :code_param_2)",
 }
+
+
+# PostgreSQL: a version and all its index rows in ONE statement (data-modifying CTEs, index
+# values as arrays that `unnest` turns into rows), so a create costs one round trip instead of
+# eight. The text never varies with the number of rows, so psycopg prepares it once.
+_PG_INDEX_INSERTS = (
+    ("search_token", "param, system, code", "text[], text[], text[]"),
+    ("search_string", "param, value_norm, value", "text[], text[], text[]"),
+    ("search_date", "param, low, high", "text[], bigint[], bigint[]"),
+    ("search_reference", "param, target_type, target_id", "text[], text[], text[]"),
+    ("search_quantity", "param, value, system, code", "text[], float8[], text[], text[]"),
+    ("search_patient_date", "patient_id, low", "text[], bigint[]"),
+    (
+        "search_patient_code",
+        "patient_id, system, code, sort_low, sort_high",
+        "text[], text[], text[], bigint[], bigint[]",
+    ),
+)
+
+
+def _pg_version_statement(rid_source: str) -> str:
+    parts = [
+        f"r AS ({rid_source})",
+        "v AS (INSERT INTO resource_versions"
+        " (rid, version_id, resource_type, last_updated, method, content)"
+        " SELECT rid, %(version_id)s, %(resource_type)s, %(last_updated)s, %(method)s,"
+        " %(content)s FROM r)",
+    ]
+    for table, columns, types in _PG_INDEX_INSERTS:
+        names = [c.strip() for c in columns.split(",")]
+        arrays = ", ".join(
+            f"%({table}_{n})s::{t.strip()}" for n, t in zip(names, types.split(","), strict=True)
+        )
+        parts.append(
+            f"i_{table} AS (INSERT INTO {table} (rid, resource_type, {columns})"
+            f" SELECT r.rid, %(resource_type)s, x.* FROM r, unnest({arrays}) AS x({columns}))"
+        )
+    return "WITH " + ", ".join(parts) + " SELECT rid FROM r"
+
+
+_PG_CREATE = _pg_version_statement(
+    "INSERT INTO resources (resource_type, id, version_id, last_updated, deleted)"
+    " VALUES (%(resource_type)s, %(id)s, %(version_id)s, %(last_updated)s, false) RETURNING rid"
+)
+_PG_VERSION = _pg_version_statement("SELECT %(rid)s::bigint AS rid")
 
 
 def _for_dialect(dialect: Dialect) -> dict[str, str]:
@@ -104,6 +153,7 @@ class ResourceRepository:
         self._registry = registry
         self._sql = _for_dialect(connection.dialect)
         self._cursor: Any = None
+        self._one_statement = connection.dialect.name == "postgresql"
         self.versions_written = 0
 
     def _driver(self) -> Any:
@@ -197,6 +247,8 @@ class ResourceRepository:
             "deleted": False,
         }
         if not id_may_exist:
+            if self._one_statement:
+                return self._write_version(None, resource, resource_id, 1, now, method)
             return self._write_version(
                 self._insert_resource(row), resource, resource_id, 1, now, method
             )
@@ -306,13 +358,16 @@ class ResourceRepository:
 
     def _write_version(
         self,
-        rid: int,
+        rid: int | None,
         resource: dict[str, Any],
         resource_id: str,
         version_id: int,
         now: int,
         method: str,
     ) -> StoredVersion:
+        """Store a version and its index rows; `rid` None (PostgreSQL only) also inserts the
+        `resources` row, in the same statement."""
+        resource_type = resource["resourceType"]
         resource["id"] = resource_id
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = str(version_id)
@@ -320,24 +375,28 @@ class ResourceRepository:
         resource["meta"] = meta
         content = orjson.dumps(resource)
         self.versions_written += 1
-        self._driver().execute(
-            self._sql["insert_version"],
-            {
-                "rid": rid,
-                "version_id": version_id,
-                "resource_type": resource["resourceType"],
-                "last_updated": now,
-                "method": method,
-                "content": content.decode(),
-            },
-        )
-        self._insert_index_rows(
-            rid,
-            resource["resourceType"],
-            index_resource(resource, self._registry.indexed(resource["resourceType"])),
-        )
+        version = {
+            "rid": rid,
+            "id": resource_id,
+            "version_id": version_id,
+            "resource_type": resource_type,
+            "last_updated": now,
+            "method": method,
+            "content": content.decode(),
+        }
+        rows = index_resource(resource, self._registry.indexed(resource_type))
+        cursor = self._driver()
+        if self._one_statement:
+            cursor.execute(
+                _PG_CREATE if rid is None else _PG_VERSION, {**version, **_index_arrays(rows)}
+            )
+            rid = int(cursor.fetchone()[0])
+        else:
+            assert rid is not None
+            cursor.execute(self._sql["insert_version"], version)
+            self._insert_index_rows(rid, resource_type, rows)
         return StoredVersion(
-            rid, resource["resourceType"], resource_id, version_id, now, False, method, content
+            rid, resource_type, resource_id, version_id, now, False, method, content
         )
 
     def _insert_index_rows(self, rid: int, resource_type: str, rows: IndexRows) -> None:
@@ -357,12 +416,20 @@ class ResourceRepository:
             ),
             (
                 search_patient_date,
+                [{**common, "patient_id": p, "low": low} for p, low in _patient_dates(rows)],
+            ),
+            (
+                search_patient_code,
                 [
-                    {**common, "patient_id": patient, "low": low}
-                    for _param, patient_type, patient in rows.references
-                    if _param == "patient" and patient_type == "Patient"
-                    for date_param, low, _high in rows.dates
-                    if date_param == "date"
+                    {
+                        **common,
+                        "patient_id": p,
+                        "system": s,
+                        "code": c,
+                        "sort_low": lo,
+                        "sort_high": hi,
+                    }
+                    for p, s, c, lo, hi in _patient_codes(rows)
                 ],
             ),
             (
@@ -436,10 +503,23 @@ class ResourceRepository:
         if not subjects:
             return {}
         subject, date = search_reference.alias("subject"), search_date.alias("d")
+        types = {t for t, _i in subjects}
+        # One type (a ward's patients): the ids as one expanding parameter, because building an
+        # SQL expression per (type, id) pair cost more than the query itself.
+        in_subjects = (
+            and_(
+                subject.c.target_type == next(iter(types)),
+                subject.c.target_id.in_(
+                    bindparam("subject_ids", [i for _t, i in subjects], expanding=True)
+                ),
+            )
+            if len(types) == 1
+            else tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects))
+        )
         conditions = [
             subject.c.resource_type == resource_type,
             subject.c.param == subject_param,
-            tuple_(subject.c.target_type, subject.c.target_id).in_(list(subjects)),
+            in_subjects,
             date.c.param == date_param,
             ~resources.c.deleted,
         ]
@@ -516,7 +596,21 @@ class ResourceRepository:
         )
         return [_stored(r) for r in rows]
 
+    def current_of_type(self, resource_type: str, ids: Sequence[str]) -> list[StoredVersion]:
+        """Current, not deleted versions of resources of one type by id, in one statement whose
+        id list is a single expanding parameter (a ward's care plans name a thousand goals and
+        tasks; building one SQL expression per id cost more than the query)."""
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            _CURRENT_OF_TYPE, {"resource_type": resource_type, "ids": list(dict.fromkeys(ids))}
+        )
+        return [_stored(r) for r in rows]
+
     def search(self, query: SearchQuery) -> SearchPage:
+        by_patient_code = search_sql.by_patient_code(query)
+        if by_patient_code is not None:
+            return self._search_by_patient_code(query, *by_patient_code)
         rids = search_sql.matching_rids(query).subquery()
         total = None
         if query.total != "none" or query.summary_count or query.count == 0:
@@ -536,6 +630,35 @@ class ResourceRepository:
         matches = [_stored(r) for r in page]
         included = self._includes(matches, query.includes, query.revincludes)
         return SearchPage(matches, included, total)
+
+    def _search_by_patient_code(
+        self, query: SearchQuery, matches: Any, order: list[Any]
+    ) -> SearchPage:
+        """A search driven by search_patient_code (see search_sql.by_patient_code): the page's
+        rids come from the index alone, then only that page's versions are read."""
+        total = None
+        if query.total != "none" or query.summary_count or query.count == 0:
+            total = self._conn.execute(
+                select(func.count()).select_from(matches.subquery())
+            ).scalar_one()
+        if query.summary_count or query.count == 0:
+            return SearchPage([], [], total)
+        rids = list(
+            self._conn.execute(
+                matches.order_by(*order).limit(query.count).offset(query.offset)
+            ).scalars()
+        )
+        found: dict[int, StoredVersion] = {}
+        if rids:
+            rows = self._conn.execute(
+                _versions_query().where(
+                    resources.c.rid.in_(rids),
+                    resource_versions.c.version_id == resources.c.version_id,
+                )
+            )
+            found = {row.rid: _stored(row) for row in rows}
+        page = [found[rid] for rid in rids if rid in found]
+        return SearchPage(page, self._includes(page, query.includes, query.revincludes), total)
 
     def _includes(
         self, matches: Sequence[StoredVersion], includes: list[Include], revincludes: list[Include]
@@ -624,6 +747,61 @@ class ResourceRepository:
         return [_stored(r) for r in rows], total
 
 
+def _patient_dates(rows: IndexRows) -> list[tuple[str, int]]:
+    """(patient id, date low) pairs for search_patient_date: the resource's `patient`
+    reference(s) with its `date` value(s)."""
+    return [
+        (patient, low)
+        for param, patient_type, patient in rows.references
+        if param == "patient" and patient_type == "Patient"
+        for date_param, low, _high in rows.dates
+        if date_param == "date"
+    ]
+
+
+def _patient_codes(
+    rows: IndexRows,
+) -> list[tuple[str, str | None, str | None, int | None, int | None]]:
+    """(patient id, system, code, sort low, sort high) rows for search_patient_code: each of the
+    resource's `patient` references by each distinct `code` token, with the values a `_sort` on
+    `date` orders by (storage/search_sql.py: min low ascending, max high descending)."""
+    patients = [i for p, t, i in rows.references if p == "patient" and t == "Patient"]
+    tokens = [(s, c) for p, s, c in rows.tokens if p == "code"]
+    if not patients or not tokens:
+        return []
+    dates = [(low, high) for p, low, high in rows.dates if p == "date"]
+    low = min((d[0] for d in dates), default=None)
+    high = max((d[1] for d in dates), default=None)
+    return [
+        (patient, system, code, low, high)
+        for patient in dict.fromkeys(patients)
+        for system, code in dict.fromkeys(tokens)
+    ]
+
+
+def _index_arrays(rows: IndexRows) -> dict[str, list[Any]]:
+    """Index rows as one array per column, the parameters of the PostgreSQL statement."""
+    columns: dict[str, list[Any]] = {}
+
+    def add(table: str, names: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
+        for position, name in enumerate(names):
+            columns[f"{table}_{name}"] = [v[position] for v in values]
+
+    add("search_token", ("param", "system", "code"), rows.tokens)
+    add("search_string", ("param", "value_norm", "value"), rows.strings)
+    add("search_date", ("param", "low", "high"), rows.dates)
+    add("search_reference", ("param", "target_type", "target_id"), rows.references)
+    quantities = [(p, float(v), s, c) for p, v, s, c in rows.quantities]
+    add("search_quantity", ("param", "value", "system", "code"), quantities)
+    add("search_patient_date", ("patient_id", "low"), _patient_dates(rows))
+    add(
+        "search_patient_code",
+        ("patient_id", "system", "code", "sort_low", "sort_high"),
+        _patient_codes(rows),
+    )
+    return columns
+
+
 def _newest_with_token() -> Any:
     subject, token, date = search_reference.c, search_token.c, search_date.c
     newest = (
@@ -668,6 +846,18 @@ def _versions_query() -> Any:
 
 
 _NEWEST_WITH_TOKEN = _newest_with_token()
+
+
+def _current_of_type() -> Any:
+    return _versions_query().where(
+        resources.c.resource_type == bindparam("resource_type"),
+        resources.c.id.in_(bindparam("ids", expanding=True)),
+        resource_versions.c.version_id == resources.c.version_id,
+        ~resources.c.deleted,
+    )
+
+
+_CURRENT_OF_TYPE = _current_of_type()
 
 
 def _stored(row: Row[Any]) -> StoredVersion:

@@ -37,6 +37,7 @@ from wardcare.fhir.search_query import (
 from wardcare.storage.tables import (
     resources,
     search_date,
+    search_patient_code,
     search_quantity,
     search_reference,
     search_string,
@@ -70,6 +71,76 @@ def matching_rids(query: SearchQuery) -> Select[Any]:
             _criterion(query.resource_type, criterion, per_candidate=criterion is not driver)
         )
     return select(r.rid).where(*conditions)
+
+
+def by_patient_code(query: SearchQuery) -> tuple[Select[Any], list[ColumnElement[Any]]] | None:
+    """For a search by one patient and by code (sorted by date or not), the rids that match,
+    one per resource, driven by the search_patient_code index, with the page's ORDER BY; None
+    when the query has another shape (the generic search answers it).
+
+    "This patient's heart rates, newest first" then reads the few index entries of that patient
+    and code instead of every resource of the patient; other criteria (a date range, a status)
+    are still checked per candidate. The index holds only current, not deleted versions.
+    """
+    patient = next((c for c in query.criteria if _one_patient(c)), None)
+    code = next((c for c in query.criteria if _plain_code(c)), None)
+    if patient is None or code is None:
+        return None
+    if query.sort and [k.param.code for k in query.sort] != ["date"]:
+        return None
+    pc = search_patient_code.c
+    reference = patient.values[0]
+    assert isinstance(reference, ReferenceValue)
+    others = [
+        _criterion(query.resource_type, c, per_candidate=True)
+        for c in query.criteria
+        if c is not patient and c is not code
+    ]
+    matches = (
+        select(resources.c.rid)
+        .select_from(search_patient_code.join(resources, resources.c.rid == pc.rid))
+        .where(
+            pc.resource_type == query.resource_type,
+            pc.patient_id == reference.target_id,
+            or_(*(_value_condition(search_patient_code, v) for v in code.values)),
+            ~resources.c.deleted,
+            *others,
+        )
+        .group_by(resources.c.rid)
+    )
+    # The same order as _sort_value: the latest end descending, the earliest start ascending,
+    # resources without a date last, then rid.
+    order: list[ColumnElement[Any]] = []
+    if query.sort:
+        if query.sort[0].descending:
+            order.append(func.max(pc.sort_high).desc().nulls_last())
+        else:
+            order.append(func.min(pc.sort_low).asc().nulls_last())
+    order.append(resources.c.rid)
+    return matches, order
+
+
+def _one_patient(criterion: Criterion) -> bool:
+    value = criterion.values[0] if len(criterion.values) == 1 else None
+    return (
+        criterion.param.code == "patient"
+        and criterion.missing is None
+        and not criterion.negate
+        and isinstance(value, ReferenceValue)
+        and value.target_type == "Patient"
+        and value.canonical is None
+    )
+
+
+def _plain_code(criterion: Criterion) -> bool:
+    return (
+        criterion.param.code == "code"
+        and criterion.param.type == ParamType.TOKEN
+        and criterion.missing is None
+        and not criterion.negate
+        and bool(criterion.values)
+        and all(isinstance(v, TokenValue) and v.code is not None for v in criterion.values)
+    )
 
 
 def _driving_criterion(criteria: list[Criterion]) -> Criterion | None:

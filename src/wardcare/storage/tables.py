@@ -134,6 +134,33 @@ search_patient_date = Table(
     Index("ix_search_patient_date_lookup", "resource_type", "patient_id", "low", "rid"),
 )
 
+# A patient's resources by code, with the values `_sort=date` orders by (the min low and max
+# high of the resource's `date` parameter, NULL without one): "this patient's heart rates,
+# newest first" (charts, NEWS2 inputs) is one index range over a few rows, where the generic
+# search would read every resource of the patient and check its code and date one at a time.
+search_patient_code = Table(
+    "search_patient_code",
+    metadata,
+    Column("rid", RowId, ForeignKey("resources.rid"), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("patient_id", String(255), nullable=False),
+    Column("system", String(255), nullable=True),
+    Column("code", String(255), nullable=True),
+    Column("sort_low", BigInteger, nullable=True),
+    Column("sort_high", BigInteger, nullable=True),
+    Index("ix_search_patient_code_rid", "rid"),
+    Index(
+        "ix_search_patient_code_lookup",
+        "resource_type",
+        "patient_id",
+        "code",
+        "system",
+        "sort_high",
+        "sort_low",
+        "rid",
+    ),
+)
+
 # Conditional create (If-None-Exist) must create at most one resource even when requests race:
 # the normalised criteria are claimed here under a unique constraint, not searched then inserted.
 conditional_claims = Table(
@@ -151,6 +178,7 @@ INDEX_TABLES = (
     search_reference,
     search_quantity,
     search_patient_date,
+    search_patient_code,
 )
 
 # Every inbound HL7 v2 message, stored before it is parsed (issue 5: nothing lost): its raw
