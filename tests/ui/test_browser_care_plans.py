@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import LiveServer
 from tests.ui.test_care_plan_pages import HIGH_PRESSURE_RISK
@@ -28,19 +29,17 @@ def test_adopt_activate_and_document_a_care_plan_then_print_the_handover(
     page.goto(patient)
     page.get_by_role("link", name="Care plans and handover note").click()
     page.get_by_role("button", name="Adopt Pressure ulcer prevention (aSSKINg)").click()
-    assert "Draft plan made" in page.locator("#done").inner_text()
+    # Each action posts and redirects: wait for the new page's message, never read the old one.
+    expect(page.locator("#done")).to_contain_text("Draft plan made")
     activate = page.get_by_role("button", name="Activate Pressure ulcer prevention (aSSKINg)")
     activate.focus()
     page.keyboard.press("Enter")
-    # The form's submit may start after the key press returns (seen on a loaded machine):
-    # wait for the page it leads to rather than read the one before.
-    page.wait_for_url(lambda url: "done=Plan%20activated" in url)
-    assert "Plan activated" in page.locator("#done").inner_text()
+    expect(page.locator("#done")).to_contain_text("Plan activated")
 
     first = page.locator("form.intervention").first
     title = first.locator("legend").inner_text()
     first.get_by_role("button").click()
-    assert "Intervention documented" in page.locator("#done").inner_text()
+    expect(page.locator("#done")).to_contain_text("Intervention documented")
     assert "(last: done)" in page.locator("form.intervention").first.locator("legend").inner_text()
     assert title.split(",")[0] in page.locator("form.intervention").first.inner_text()
 
