@@ -104,3 +104,42 @@ def test_a_proposed_plan_is_adopted_personalised_activated_documented_and_discon
     assert stored["status"] == "revoked"
     history = client.get(f"/fhir/CarePlan/{close.group(1)}/_history").json()
     assert history["total"] >= 3  # draft, active, revoked: every version kept
+
+
+def test_a_draft_plans_every_n_hours_intervention_is_given_its_own_frequency(
+    client: TestClient, ward: SyntheticHospital
+) -> None:
+    patient_id = next(a for a in ward.admitted if not a.deteriorating).patient["id"]
+    base = f"/ui/patients/{patient_id}"
+    _post(client, f"{base}/assessments/pressure-ulcer-risk", HIGH_PRESSURE_RISK)
+    page = _post(client, f"{base}/care-plans/adopt", {"template": "pressure-ulcer-prevention"})
+    form = re.search(
+        r'/interventions/([0-9a-f-]+)/frequency".*?name="version" value="(\d+)"'
+        r'.*?name="every_hours" value="(\d+)"',
+        page,
+        re.S,
+    )
+    assert form is not None
+    task_id, version, hours = form.group(1), form.group(2), int(form.group(3))
+    path = f"{base}/interventions/{task_id}/frequency"
+
+    # Nonsense and out-of-range frequencies are refused in words and change nothing.
+    for bad in ("0", "abc", "200"):
+        refused = client.post(path, data={"version": version, "every_hours": bad})
+        assert refused.status_code == 422
+        assert "Not changed" in refused.text
+    assert client.get(f"/fhir/Task/{task_id}").json()["meta"]["versionId"] == version
+
+    page = _post(client, path, {"version": version, "every_hours": str(hours + 1)})
+    assert "Frequency changed" in page
+    task = client.get(f"/fhir/Task/{task_id}").json()
+    (timing,) = [e["valueTiming"] for e in task["extension"] if "intervention-timing" in e["url"]]
+    assert timing["repeat"] == {"frequency": 1, "period": hours + 1, "periodUnit": "h"}
+    assert f"every {hours + 1} hours" in page
+
+    # A stale page (the version it read) is refused, never a lost update.
+    stale = client.post(path, data={"version": version, "every_hours": "4"})
+    assert stale.status_code == 422
+    assert "Not changed" in stale.text
+    after = client.get(f"/fhir/Task/{task_id}").json()
+    assert after["meta"]["versionId"] == task["meta"]["versionId"]

@@ -8,14 +8,21 @@ closing needs a reason and closes the plan's goals and interventions).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import orjson
 
 from wardcare import errors
 from wardcare.domain.actor import Actor
+from wardcare.domain.intervention_schedule import InterventionTiming, TimingKind
 from wardcare.fhir.care_planning import plan_template_id, with_status_reason
-from wardcare.fhir.intervention_timing import task_timing, timing_from_fhir
+from wardcare.fhir.intervention_timing import (
+    TIMING_EXTENSION,
+    task_timing,
+    timing_from_fhir,
+    timing_to_fhir,
+)
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
@@ -31,6 +38,8 @@ class DraftItem:
     version: int
     text: str
     timing: str
+    # For an "every N hours" intervention, N: the one frequency the draft form lets a nurse change.
+    every_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,14 +88,17 @@ def _draft(
         text = body.get("description")
         if isinstance(text, dict):
             text = text.get("text")
-        timing = ""
+        timing, every_hours = "", None
         raw, path = task_timing(body) if body["resourceType"] == "Task" else (None, "")
         if raw is not None:
             try:
-                timing = timing_from_fhir(raw, path).describe()
+                parsed = timing_from_fhir(raw, path)
             except errors.WardCareError:
-                timing = ""
-        return DraftItem(ref, found.version_id, str(text or ref), timing)
+                parsed = None
+            if parsed is not None:
+                timing = parsed.describe()
+                every_hours = _whole_hours(parsed)
+        return DraftItem(ref, found.version_id, str(text or ref), timing, every_hours)
 
     goals = [item(g.get("reference", "")) for g in plan.get("goal", ())]
     tasks = [item(a.get("reference", {}).get("reference", "")) for a in plan.get("activity", ())]
@@ -98,6 +110,13 @@ def _draft(
         goals=[g for g in goals if g],
         interventions=[t for t in tasks if t],
     )
+
+
+def _whole_hours(timing: InterventionTiming) -> int | None:
+    if timing.kind != TimingKind.EVERY or timing.interval is None:
+        return None
+    hours, rest = divmod(timing.interval, timedelta(hours=1))
+    return int(hours) if not rest and hours >= 1 else None
 
 
 def _changed(
@@ -161,3 +180,38 @@ def reword_goal(
         version,
         lambda g: {**g, "description": {**g.get("description", {}), "text": description.strip()}},
     )
+
+
+# Repositioning as often as hourly and weighing no more than weekly bound what a nurse sets here;
+# anything else is a different intervention, planned with its own template.
+MOST_OFTEN_HOURS, LEAST_OFTEN_HOURS = 1, 24 * 7
+
+
+def change_frequency(
+    ctx: AppContext, *, actor: Actor, task_id: str, version: int, every_hours: int
+) -> StoredVersion:
+    """Personalise how often an "every N hours" intervention of a draft plan falls due (e.g.
+    reposition every 3 hours rather than 2 for a patient whose skin tolerates it)."""
+    path = "Task.extension.valueTiming.repeat.period"
+    if not MOST_OFTEN_HOURS <= every_hours <= LEAST_OFTEN_HOURS:
+        raise errors.unprocessable(
+            f"Every {every_hours} hours: choose between {MOST_OFTEN_HOURS} and "
+            f"{LEAST_OFTEN_HOURS} hours",
+            path,
+        )
+
+    def change(task: dict[str, Any]) -> dict[str, Any]:
+        raw, where = task_timing(task)
+        if raw is None or _whole_hours(timing_from_fhir(raw, where)) is None:
+            raise errors.unprocessable(
+                "Only an intervention done every so many hours can have its frequency changed here",
+                where,
+            )
+        timing = timing_to_fhir(InterventionTiming(TimingKind.EVERY, timedelta(hours=every_hours)))
+        extensions = [
+            {**e, "valueTiming": timing} if e.get("url") == TIMING_EXTENSION else e
+            for e in task.get("extension", ())
+        ]
+        return {**task, "extension": extensions}
+
+    return _changed(ctx, actor, "Task", task_id, version, change)

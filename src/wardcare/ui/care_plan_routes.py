@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from wardcare import errors
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
@@ -26,6 +27,7 @@ from wardcare.services import fhir_interactions as fhir
 from wardcare.services.care_plan_apply import apply_plan
 from wardcare.services.care_plan_changes import (
     activate_plan,
+    change_frequency,
     close_plan,
     draft_plans,
     reword_goal,
@@ -165,6 +167,27 @@ async def reword(
         )
 
     return await _act(request, ctx, actor, patient_id, work, "Goal changed")
+
+
+@router.post(
+    "/patients/{patient_id}/interventions/{task_id}/frequency",
+    summary="Personalise how often an intervention of a draft plan falls due",
+)
+async def frequency(
+    patient_id: str, task_id: str, request: Request, ctx: ContextDep, actor: ActorDep
+) -> Response:
+    def work(form: dict[str, str]) -> object:
+        hours = form.get("every_hours", "").strip()
+        if not hours.isdigit():
+            raise errors.unprocessable(
+                f"How often: {hours!r} is not a whole number of hours",
+                "Task.extension.valueTiming.repeat.period",
+            )
+        return change_frequency(
+            ctx, actor=actor, task_id=task_id, version=_version(form), every_hours=int(hours)
+        )
+
+    return await _act(request, ctx, actor, patient_id, work, "Frequency changed")
 
 
 @router.post("/patients/{patient_id}/goals/{goal_id}/evaluate", summary="Evaluate a goal")
