@@ -52,10 +52,13 @@ migrate: install
 
 bench: install
 	$(BIN)/python bench/fhir_api.py
+	$(BIN)/python bench/assessments.py
 	$(BIN)/python bench/mllp_ingest.py
+	$(BIN)/python bench/hl7_outbound.py
 	$(BIN)/python bench/handover.py
 	$(BIN)/python bench/careplans.py
 	$(BIN)/python bench/ui.py
+	$(BIN)/python bench/security.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
