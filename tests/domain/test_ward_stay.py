@@ -4,7 +4,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from wardcare.domain.ward_stay import age_in_years, days_since_admission, describe_stay
+from wardcare.domain.ward_stay import (
+    age_from_birth_date,
+    age_in_years,
+    days_since_admission,
+    describe_stay,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,3 +50,20 @@ def test_days_since_admission_needs_aware_times() -> None:
 )
 def test_describe_stay(days: int, words: str) -> None:
     assert describe_stay(days) == words
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "expected"),
+    [
+        ("1950-06-15", 76),  # birthday passed this year
+        ("1950-12-02", 76),  # birthday today
+        ("1950-12-03", 75),  # birthday tomorrow
+        ("1950", None),  # a year alone gives no exact age
+        ("1950-06", None),
+        ("2027-01-01", None),  # after today: never a negative age
+        ("1950-13-01", None),
+        (None, None),
+    ],
+)
+def test_age_from_a_fhir_birth_date(birth_date: object, expected: int | None) -> None:
+    assert age_from_birth_date(birth_date, date(2026, 12, 2)) == expected

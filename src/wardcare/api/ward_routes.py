@@ -14,6 +14,7 @@ from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
 from wardcare.domain import nhs_number
 from wardcare.domain.schedule import LONDON
+from wardcare.domain.ward_stay import age_from_birth_date
 from wardcare.services import due_list
 from wardcare.services.ward_census import Bed, list_wards, ward_census
 
@@ -102,10 +103,7 @@ def _patient(patient: dict[str, Any], encounter: dict[str, Any], today: date) ->
         None,
     )
     birth = patient.get("birthDate")
-    age = None
-    if isinstance(birth, str) and len(birth) == 10:
-        born = date.fromisoformat(birth)
-        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    age = age_from_birth_date(birth, today)
     return {
         "reference": f"Patient/{patient['id']}",
         "name": " ".join([*name.get("given", []), name.get("family", "")]).strip(),

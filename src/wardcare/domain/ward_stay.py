@@ -19,6 +19,19 @@ def age_in_years(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def age_from_birth_date(birth_date: object, on: date) -> int | None:
+    """Completed years from a full ISO birth date (`YYYY-MM-DD`, as FHIR Patient.birthDate
+    carries it), or None when there is none, it is partial (a year alone gives no exact age) or
+    it is after `on`: an age is never guessed."""
+    if not isinstance(birth_date, str) or len(birth_date) != 10:
+        return None
+    try:
+        birth = date.fromisoformat(birth_date)
+    except ValueError:
+        return None
+    return age_in_years(birth, on) if birth <= on else None
+
+
 def days_since_admission(admitted: datetime, now: datetime) -> int:
     """Whole calendar days since admission on the London calendar: 0 on the day of admission."""
     if admitted.tzinfo is None or now.tzinfo is None:

@@ -8,7 +8,7 @@ distinguish "no known drug allergy" from "none recorded"; risk flags name their 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from wardcare.catalog.catalog import Catalog
@@ -17,7 +17,7 @@ from wardcare.domain.local_time import duration_words, printed_date, printed_tim
 from wardcare.domain.news2_colours import band_swatch, band_words
 from wardcare.domain.schedule import LONDON, DueState
 from wardcare.domain.sparkline import sparkline
-from wardcare.domain.ward_stay import age_in_years, days_since_admission, describe_stay
+from wardcare.domain.ward_stay import age_from_birth_date, days_since_admission, describe_stay
 from wardcare.fhir.dates import InvalidDate, date_range, from_micros
 from wardcare.fhir.vital_signs import effective_range
 from wardcare.handover.model import (
@@ -80,9 +80,8 @@ def identity(
         None,
     )
     birth = patient.get("birthDate")
-    age = NONE_RECORDED
-    if isinstance(birth, str) and len(birth) == 10:
-        age = f"{age_in_years(date.fromisoformat(birth), now.astimezone(LONDON).date())} y"
+    years = age_from_birth_date(birth, now.astimezone(LONDON).date())
+    age = NONE_RECORDED if years is None else f"{years} y"
     admitted = when((encounter or {}).get("period", {}).get("start"))
     allergy_lines, alert = allergy_list(allergies)
     return PatientIdentity(

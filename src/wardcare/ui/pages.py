@@ -21,6 +21,8 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from wardcare.domain.news2 import RCP_ACKNOWLEDGEMENT
+from wardcare.domain.schedule import LONDON
+from wardcare.domain.ward_stay import age_from_birth_date
 from wardcare.errors import WardCareError
 from wardcare.fhir.outcomes import status_for
 
@@ -75,12 +77,9 @@ def patient_name(patient: dict[str, Any] | None) -> str:
 
 
 def age(patient: dict[str, Any] | None, today: date | None = None) -> int | None:
-    birth = (patient or {}).get("birthDate")
-    if not isinstance(birth, str) or len(birth) != 10:
-        return None
-    born = date.fromisoformat(birth)
-    today = today or datetime.now(UTC).date()
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age_from_birth_date(
+        (patient or {}).get("birthDate"), today or datetime.now(UTC).astimezone(LONDON).date()
+    )
 
 
 templates.env.filters.update(
