@@ -22,6 +22,7 @@ from wardcare.api import (
     patient_routes,
     ward_routes,
 )
+from wardcare.api.direct_routes import DirectFhirRoutes
 from wardcare.api.fhir_responses import error_response
 from wardcare.api.security import install_security
 from wardcare.errors import Category, WardCareError
@@ -53,6 +54,9 @@ def create_app(context: AppContext) -> FastAPI:
         description="Nursing documentation and care planning: FHIR R4 API",
     )
     app.state.context = context
+    # Added first, so it sits inside the security middleware: hot FHIR interactions skip
+    # FastAPI's router, never the authentication or the audit.
+    app.add_middleware(DirectFhirRoutes)
     audit_trail = install_security(app, context)
     app.include_router(care_plan_routes.router)
     app.include_router(fhir_routes.router)

@@ -14,6 +14,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -25,6 +26,7 @@ class _Batch:
     def __init__(self, engine: Engine) -> None:
         self.connection = engine.connect()
         self.transaction = self.connection.begin()
+        self.driver: Any = self.connection.connection.driver_connection
         self.units = 0
         self.committed = threading.Event()
         self.error: BaseException | None = None
@@ -79,13 +81,18 @@ class GroupCommitWriter:
                     batch.abandon()
                     raise
             else:
-                savepoint = batch.connection.begin_nested()
+                # Straight to the driver: only one unit runs at a time (the writer lock), so one
+                # savepoint name serves them all, and SQLAlchemy's nested-transaction objects
+                # cost more CPU than the statements (py-spy: ~8 % of a create's CPU).
+                driver = batch.driver
+                driver.execute("SAVEPOINT wardcare_unit")
                 try:
                     yield batch.connection
                 except BaseException:
-                    savepoint.rollback()
+                    driver.execute("ROLLBACK TO SAVEPOINT wardcare_unit")
+                    driver.execute("RELEASE SAVEPOINT wardcare_unit")
                     raise
-                savepoint.commit()
+                driver.execute("RELEASE SAVEPOINT wardcare_unit")
             stored = True
         finally:
             with self._state_lock:
