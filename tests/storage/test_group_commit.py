@@ -3,11 +3,15 @@
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import Engine, event, text
 
 from tests import factories
 from wardcare.services.context import AppContext
+from wardcare.storage.database import WRITE, make_engine
+from wardcare.storage.group_commit import GroupCommitWriter
 
 
 class Boom(Exception):
@@ -54,3 +58,147 @@ def test_a_unit_returns_only_after_its_work_is_committed(context: AppContext) ->
             text("SELECT count(*) FROM resources WHERE id = :id"), {"id": resource_id}
         ).scalar_one()
     assert count == 1
+
+
+# -- the writer itself, on a SQLite file ------------------------------------------------------
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    """A SQLite file of its own, whatever database the suite runs on: group commit is SQLite's."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'group.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE note (n INTEGER PRIMARY KEY)"))
+    return engine.execution_options(**{WRITE: True})
+
+
+def _notes(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT n FROM note ORDER BY n"))]
+
+
+def _commits(engine: Engine) -> list[int]:
+    counted = [0]
+
+    @event.listens_for(engine, "commit")
+    def _count(_conn: object) -> None:
+        counted[0] += 1
+
+    return counted
+
+
+def test_units_waiting_behind_a_writer_share_one_commit(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine)
+    commits = _commits(engine)
+    first_inside = threading.Event()
+    release_first = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        with writer.unit() as conn:
+            conn.execute(text("INSERT INTO note VALUES (1)"))
+            first_inside.set()
+            release_first.wait(10)
+
+    def later(n: int) -> None:
+        try:
+            with writer.unit() as conn:
+                conn.execute(text(f"INSERT INTO note VALUES ({n})"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert first_inside.wait(10)
+    threads += [threading.Thread(target=later, args=(n,)) for n in (2, 3, 4)]
+    for thread in threads[1:]:
+        thread.start()
+    while writer._waiting < 3:  # all three queued behind the first unit
+        threading.Event().wait(0.01)
+    release_first.set()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert _notes(engine) == [1, 2, 3, 4]
+    assert commits[0] == 1  # one fsync for all four
+
+
+def test_a_failing_unit_in_a_shared_batch_loses_only_its_own_work(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine)
+    first_inside = threading.Event()
+    release_first = threading.Event()
+    outcome: dict[int, str] = {}
+
+    def first() -> None:
+        with writer.unit() as conn:
+            conn.execute(text("INSERT INTO note VALUES (1)"))
+            first_inside.set()
+            release_first.wait(10)
+        outcome[1] = "stored"
+
+    def failing() -> None:
+        try:
+            with writer.unit() as conn:
+                conn.execute(text("INSERT INTO note VALUES (2)"))
+                raise RuntimeError("the use case failed after writing")
+        except RuntimeError:
+            outcome[2] = "refused"
+
+    def after() -> None:
+        with writer.unit() as conn:
+            conn.execute(text("INSERT INTO note VALUES (3)"))
+        outcome[3] = "stored"
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert first_inside.wait(10)
+    for target in (failing, after):
+        thread = threading.Thread(target=target)
+        threads.append(thread)
+        thread.start()
+    while writer._waiting < 2:
+        threading.Event().wait(0.01)
+    release_first.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcome == {1: "stored", 2: "refused", 3: "stored"}
+    assert _notes(engine) == [1, 3]
+
+
+def _insert_then_fail(writer: GroupCommitWriter, n: int) -> None:
+    with writer.unit() as conn:
+        conn.execute(text(f"INSERT INTO note VALUES ({n})"))
+        raise RuntimeError("the use case failed after writing")
+
+
+def test_a_unit_failing_alone_rolls_back_and_the_writer_carries_on(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine)
+    with pytest.raises(RuntimeError):
+        _insert_then_fail(writer, 1)
+    with writer.unit() as conn:
+        conn.execute(text("INSERT INTO note VALUES (2)"))
+    with writer.unit() as conn:
+        conn.execute(text("INSERT INTO note VALUES (3)"))
+    assert _notes(engine) == [2, 3]
+
+
+def test_a_failed_commit_is_reported_and_the_next_batch_gets_a_new_connection(
+    engine: Engine,
+) -> None:
+    writer = GroupCommitWriter(engine)
+    with writer.unit() as conn:
+        conn.execute(text("INSERT INTO note VALUES (1)"))
+    kept = writer._connection
+    assert kept is not None
+    # A deferred foreign-key violation fails at COMMIT, not at the INSERT.
+    with writer.unit() as conn:
+        conn.execute(
+            text("CREATE TABLE child (p INTEGER REFERENCES note(n) DEFERRABLE INITIALLY DEFERRED)")
+        )
+    with pytest.raises(Exception, match="FOREIGN KEY"), writer.unit() as conn:
+        conn.execute(text("INSERT INTO child VALUES (99)"))
+    assert writer._connection is None
+    with writer.unit() as conn:
+        conn.execute(text("INSERT INTO note VALUES (2)"))
+    assert writer._connection is not kept
+    assert _notes(engine) == [1, 2]

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from wardcare import errors
 from wardcare.api.dependencies import ActorDep, BaseUrlDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response, written_response
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.fhir.dates import InvalidDate, date_range, from_micros
 from wardcare.fhir.validation import parse_json
 from wardcare.services import due_list
@@ -96,7 +96,7 @@ async def apply(
     assert subject is not None
     encounter = _one(parameters, "encounter")
     chosen = parameters.get("intervention")
-    applied = await run_in_threadpool(
+    applied = await run_in_worker(
         lambda: apply_plan(
             ctx,
             actor=actor,
@@ -118,7 +118,7 @@ async def record(
     assert outcome is not None
     reason, note = _one(parameters, "reason"), _one(parameters, "note")
     performed, occurrence = _moment(parameters, "performed"), _moment(parameters, "occurrence")
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: record_occurrence(
             ctx,
             actor=actor,
@@ -141,7 +141,7 @@ async def evaluate(
     result = _one(parameters, "result", required=True)
     note = _one(parameters, "note") or ""
     assert result is not None
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: evaluate_goal(ctx, actor=actor, goal_id=goal_id, result=result, note=note)
     )
     return written_response(request, stored, 201, base_url)
@@ -149,13 +149,13 @@ async def evaluate(
 
 @router.get("/patients/{patient_id}/care-summary", summary="Problems, goals, interventions due")
 async def summary(patient_id: str, ctx: ContextDep, actor: ActorDep) -> Response:
-    found = await run_in_threadpool(lambda: care_summary(ctx, actor=actor, patient_id=patient_id))
+    found = await run_in_worker(lambda: care_summary(ctx, actor=actor, patient_id=patient_id))
     return fhir_response(found)
 
 
 @router.get("/patients/{patient_id}/due", summary="One patient's assessments and care due")
 async def patient_due(patient_id: str, ctx: ContextDep, actor: ActorDep) -> Response:
-    found = await run_in_threadpool(
+    found = await run_in_worker(
         lambda: due_list.patient_due(ctx, actor=actor, patient_id=patient_id)
     )
     return fhir_response(

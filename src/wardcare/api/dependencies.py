@@ -51,7 +51,25 @@ async def fhir_base_url(request: Request) -> str:
     context = _context(request)
     if context.settings.base_url:
         return context.settings.base_url.rstrip("/")
-    return str(request.base_url).rstrip("/") + "/fhir"
+    # What Starlette's `request.base_url` is made of; building that URL object took a few
+    # per cent of a create's CPU, and clients send the same few values on every request.
+    scope = request.scope
+    key = (
+        scope.get("scheme"),
+        request.headers.get("host"),
+        scope.get("server"),
+        scope.get("app_root_path", scope.get("root_path", "")),
+    )
+    found = _BASE_URLS.get(key)
+    if found is None:
+        found = str(request.base_url).rstrip("/") + "/fhir"
+        if len(_BASE_URLS) < _BASE_URLS_KEPT:  # the Host header is the client's to choose
+            _BASE_URLS[key] = found
+    return found
+
+
+_BASE_URLS: dict[tuple[object, ...], str] = {}
+_BASE_URLS_KEPT = 1000
 
 
 ContextDep = Annotated[AppContext, Depends(app_context)]

@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from wardcare.api.smart_routes import server_root
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.devauth import users
 from wardcare.devauth.authorization_server import (
     CODE_SECONDS,
@@ -142,7 +142,7 @@ async def _approve(
     encounter: str | None,
 ) -> Response:
     demo_user = users.user(login)
-    await run_in_threadpool(lambda: users.ensure_practitioner(_context(request), demo_user))
+    await run_in_worker(lambda: users.ensure_practitioner(_context(request), demo_user))
     scope = params["scope"]
     if patient is None and "launch/patient" in scope.split():
         return _page_error("This app needs a patient: choose one on the login page")
@@ -166,7 +166,7 @@ async def _approve(
 
 
 async def _login_page(request: Request, params: dict[str, str]) -> str:
-    patients = await run_in_threadpool(lambda: _patients(_context(request)))
+    patients = await run_in_worker(lambda: _patients(_context(request)))
     hidden = "".join(
         f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
         for k, v in params.items()

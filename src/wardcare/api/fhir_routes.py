@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from wardcare import errors
@@ -21,6 +20,7 @@ from wardcare.api.fhir_responses import (
     written_response,
 )
 from wardcare.api.smart_routes import smart_endpoints
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.fhir import bundles
 from wardcare.fhir.capability import capability_statement
 from wardcare.fhir.validation import parse_json
@@ -60,7 +60,7 @@ async def batch_or_transaction(
     request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     bundle = await _body(request)
-    result = await run_in_threadpool(
+    result = await run_in_worker(
         lambda: process_bundle(ctx, actor=actor, bundle=bundle, base_url=base_url)
     )
     return fhir_response(result)
@@ -71,7 +71,7 @@ async def system_history(
     request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     params = request.query_params.multi_items()
-    result = await run_in_threadpool(lambda: fhir.history(ctx, actor=actor, params=params))
+    result = await run_in_worker(lambda: fhir.history(ctx, actor=actor, params=params))
     return fhir_response(
         bundles.history_bundle(
             base_url=base_url,
@@ -97,7 +97,7 @@ async def record_assessment(
     request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     response = await _body(request)
-    recorded = await run_in_threadpool(
+    recorded = await run_in_worker(
         lambda: assessments.record_assessment(ctx, actor=actor, response=response)
     )
     answer = written_response(request, recorded.response, 201, base_url)
@@ -118,7 +118,7 @@ async def extract_assessment(request: Request, ctx: ContextDep, actor: ActorDep)
             ),
             None,
         )
-    bundle = await run_in_threadpool(lambda: assessments.extract(ctx, actor=actor, response=body))
+    bundle = await run_in_worker(lambda: assessments.extract(ctx, actor=actor, response=body))
     return fhir_response(bundle)
 
 
@@ -141,7 +141,7 @@ async def _search(
     actor: ActorDep,
     base_url: str,
 ) -> Response:
-    result = await run_in_threadpool(
+    result = await run_in_worker(
         lambda: fhir.search(ctx, actor=actor, resource_type=resource_type, params=params)
     )
     return fhir_response(
@@ -166,7 +166,7 @@ async def create(
     fhir.check_type(resource_type)
     resource = await _body(request)
     if_none_exist = request.headers.get("if-none-exist")
-    result = await run_in_threadpool(
+    result = await run_in_worker(
         lambda: fhir.create(
             ctx,
             actor=actor,
@@ -183,7 +183,7 @@ async def type_history(
     resource_type: str, request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     params = request.query_params.multi_items()
-    result = await run_in_threadpool(
+    result = await run_in_worker(
         lambda: fhir.history(ctx, actor=actor, resource_type=resource_type, params=params)
     )
     return fhir_response(
@@ -201,7 +201,7 @@ async def type_history(
 
 @router.get("/{resource_type}/{resource_id}", summary="Read")
 async def read(resource_type: str, resource_id: str, ctx: ContextDep, actor: ActorDep) -> Response:
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: fhir.read(ctx, actor=actor, resource_type=resource_type, resource_id=resource_id)
     )
     assert stored.content is not None
@@ -219,7 +219,7 @@ async def update(
 ) -> Response:
     resource = await _body(request)
     if_match = request.headers.get("if-match")
-    result = await run_in_threadpool(
+    result = await run_in_worker(
         lambda: fhir.update(
             ctx,
             actor=actor,
@@ -237,7 +237,7 @@ async def delete(
     resource_type: str, resource_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:
     if_match = request.headers.get("if-match")
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: fhir.delete(
             ctx,
             actor=actor,
@@ -259,7 +259,7 @@ async def instance_history(
     base_url: BaseUrlDep,
 ) -> Response:
     params = request.query_params.multi_items()
-    result = await run_in_threadpool(
+    result = await run_in_worker(
         lambda: fhir.history(
             ctx, actor=actor, resource_type=resource_type, resource_id=resource_id, params=params
         )
@@ -281,7 +281,7 @@ async def instance_history(
 async def vread(
     resource_type: str, resource_id: str, version_id: str, ctx: ContextDep, actor: ActorDep
 ) -> Response:
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: fhir.vread(
             ctx,
             actor=actor,

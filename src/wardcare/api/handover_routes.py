@@ -13,11 +13,11 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from wardcare.api.dependencies import ActorDep, BaseUrlDep, ContextDep
 from wardcare.api.fhir_responses import written_response
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.fhir.validation import parse_json
 from wardcare.services import handover_notes
 from wardcare.services.handover_documents import StoredDocument
@@ -52,7 +52,7 @@ def _pdf(pdf: bytes, stored: StoredDocument, base_url: str, name: str) -> Respon
 async def ward_sheet(
     ward: str, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep, shift: ShiftQuery = None
 ) -> Response:
-    printed = await run_in_threadpool(
+    printed = await run_in_worker(
         lambda: print_ward_sheet(ctx, actor=actor, ward_code=ward, shift=shift)
     )
     return _pdf(printed.pdf, printed.stored, base_url, f"handover-{ward}")
@@ -66,7 +66,7 @@ async def patient_handover(
     base_url: BaseUrlDep,
     shift: ShiftQuery = None,
 ) -> Response:
-    printed = await run_in_threadpool(
+    printed = await run_in_worker(
         lambda: print_patient_handover(ctx, actor=actor, patient_id=patient_id, shift=shift)
     )
     return _pdf(printed.pdf, printed.stored, base_url, f"handover-{patient_id}")
@@ -81,7 +81,7 @@ async def record_note(
     patient_id: str, request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     body = await _json(request)
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: handover_notes.record_note(ctx, actor=actor, patient_id=patient_id, body=body)
     )
     return written_response(request, stored, 201, base_url)
@@ -100,7 +100,7 @@ async def revise_note(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     body = await _json(request)
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: handover_notes.revise_note(
             ctx, actor=actor, patient_id=patient_id, note_id=note_id, body=body, if_match=if_match
         )
@@ -121,7 +121,7 @@ async def acknowledge_note(
     base_url: BaseUrlDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    stored = await run_in_threadpool(
+    stored = await run_in_worker(
         lambda: handover_notes.acknowledge_note(
             ctx, actor=actor, patient_id=patient_id, note_id=note_id, if_match=if_match
         )

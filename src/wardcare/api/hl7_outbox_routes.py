@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.services import hl7_outbox_queue
 from wardcare.storage.hl7_outbox_store import OutboxMessage
 
@@ -55,7 +55,7 @@ async def outbox(
     count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 50,
     offset: Annotated[int, Query(alias="_offset", ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
-    view = await run_in_threadpool(
+    view = await run_in_worker(
         lambda: hl7_outbox_queue.outbox(
             ctx,
             actor=actor,
@@ -80,7 +80,7 @@ async def outbox(
 
 @router.get("/{message_id}", summary="One outbound message, with the HL7 text as sent")
 async def outbox_message(message_id: MessageId, ctx: ContextDep, actor: ActorDep) -> Response:
-    found = await run_in_threadpool(
+    found = await run_in_worker(
         lambda: hl7_outbox_queue.outbox_message(ctx, actor=actor, message_id=message_id)
     )
     return fhir_response(_entry(found, with_message=True))
@@ -88,7 +88,7 @@ async def outbox_message(message_id: MessageId, ctx: ContextDep, actor: ActorDep
 
 @router.post("/{message_id}/$retry", summary="Put a dead letter back in its destination's queue")
 async def retry(message_id: MessageId, ctx: ContextDep, actor: ActorDep) -> Response:
-    requeued = await run_in_threadpool(
+    requeued = await run_in_worker(
         lambda: hl7_outbox_queue.retry_dead_letter(ctx, actor=actor, message_id=message_id)
     )
     return fhir_response(_entry(requeued))

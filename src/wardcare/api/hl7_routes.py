@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from wardcare import errors
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.fhir.dates import InvalidDate, date_range, from_micros, instant
 from wardcare.hl7v2.inbound_handler import InboundHandler
 from wardcare.hl7v2.message_parsing import ParseProblem
@@ -61,7 +61,7 @@ async def messages(
         count=count,
         offset=offset,
     )
-    found, total = await run_in_threadpool(
+    found, total = await run_in_worker(
         lambda: hl7_inbound.list_messages(ctx, actor=actor, where=where)
     )
     return fhir_response({"total": total, "messages": [_view(m) for m in found]})
@@ -69,7 +69,7 @@ async def messages(
 
 @router.get("/messages/{message_id}", summary="One inbound message, with its raw text")
 async def message(message_id: MessageId, ctx: ContextDep, actor: ActorDep) -> Response:
-    found = await run_in_threadpool(
+    found = await run_in_worker(
         lambda: hl7_inbound.get_message(ctx, actor=actor, message_id=message_id)
     )
     if found is None:
@@ -88,10 +88,10 @@ async def reprocess(
     authorisation.authorise_interface(actor, act=True)
     handler = _handler(request)
     try:
-        acks = await run_in_threadpool(lambda: handler.reprocess(message_id))
+        acks = await run_in_worker(lambda: handler.reprocess(message_id))
     except ParseProblem as exc:
         raise errors.unprocessable(f"The logged message cannot be read: {exc}") from exc
-    found = await run_in_threadpool(
+    found = await run_in_worker(
         lambda: hl7_inbound.get_message(ctx, actor=actor, message_id=message_id)
     )
     if found is None:

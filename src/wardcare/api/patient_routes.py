@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.domain.schedule import LONDON
 from wardcare.services.fluid_balance_chart import patient_fluid_balance
 
@@ -23,7 +23,7 @@ async def fluid_balance(
     actor: ActorDep,
     hours: Annotated[int, Query(ge=1, le=336)] = 24,
 ) -> Response:
-    balance, since, until = await run_in_threadpool(
+    balance, since, until = await run_in_worker(
         lambda: patient_fluid_balance(ctx, actor=actor, patient_id=patient_id, hours=hours)
     )
     return fhir_response(

@@ -46,6 +46,7 @@ PUBLIC_PREFIXES = (
 DEV_PREFIXES = ("/dev-auth/", "/dev-ehr/")
 _UNSAFE = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 REALM = 'Bearer realm="WardCare"'
+ACTOR_CACHE = 10_000  # distinct tokens remembered; past it the cache starts again
 
 
 def is_public(path: str, *, dev_mode: bool = False) -> bool:
@@ -71,6 +72,9 @@ class SecurityMiddleware:
         self.verifier = verifier
         self.sessions = sessions
         self.trail = trail
+        # The actor a verified token makes, so a client's every request does not build it
+        # again from the claims: the verifier still checks the token (expiry included) first.
+        self._actors: dict[str, Actor] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_public(scope["path"], dev_mode=self.dev_mode):
@@ -116,10 +120,18 @@ class SecurityMiddleware:
             kind, _, token = authorization.partition(" ")
             if kind.lower() != "bearer" or not token.strip():
                 return None, "the Authorization header must be 'Bearer <token>'"
+            token = token.strip()
             try:
-                return actor_from_claims(await self.verifier.verify(token.strip())), None
+                claims = await self.verifier.verify(token)
             except InvalidToken as exc:
                 return None, f"invalid token: {exc}"
+            actor = self._actors.get(token)
+            if actor is None:
+                actor = actor_from_claims(claims)
+                if len(self._actors) >= ACTOR_CACHE:
+                    self._actors.clear()
+                self._actors[token] = actor
+            return actor, None
         session_id = _cookie(headers, SESSION_COOKIE)
         if session_id:
             session = self.sessions.get(session_id)

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from wardcare.api.care_plan_routes import assessment_entry, care_plan_entries
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.domain import nhs_number
 from wardcare.domain.schedule import LONDON
 from wardcare.domain.ward_stay import age_from_birth_date
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/wards", tags=["Wards"])
 
 @router.get("", summary="The wards of this hospital")
 async def wards(ctx: ContextDep, actor: ActorDep) -> Response:
-    found = await run_in_threadpool(lambda: list_wards(ctx, actor=actor))
+    found = await run_in_worker(lambda: list_wards(ctx, actor=actor))
     return fhir_response(
         {"wards": [{"code": w.code, "name": w.name, "location": f"Location/{w.id}"} for w in found]}
     )
@@ -33,7 +33,7 @@ async def wards(ctx: ContextDep, actor: ActorDep) -> Response:
     "/{ward}/due", summary="Per bed: assessments and care-plan interventions due and overdue"
 )
 async def ward_due(ward: str, ctx: ContextDep, actor: ActorDep) -> Response:
-    found = await run_in_threadpool(lambda: due_list.ward_due(ctx, actor=actor, ward_code=ward))
+    found = await run_in_worker(lambda: due_list.ward_due(ctx, actor=actor, ward_code=ward))
     today = found.generated_at.date()
     return fhir_response(
         {
@@ -62,7 +62,7 @@ def _times(moment: datetime | None) -> dict[str, str] | None:
 
 @router.get("/{ward}", summary="A ward's beds in bed order, with who is in each")
 async def ward(ward: str, ctx: ContextDep, actor: ActorDep) -> Response:
-    census = await run_in_threadpool(lambda: ward_census(ctx, actor=actor, ward_code=ward))
+    census = await run_in_worker(lambda: ward_census(ctx, actor=actor, ward_code=ward))
     today = ctx.clock.now().date()
     return fhir_response(
         {

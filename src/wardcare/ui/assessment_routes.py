@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from wardcare.api.dependencies import ActorDep, ContextDep
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
 from wardcare.services import fhir_interactions as fhir
@@ -133,7 +133,7 @@ async def assessment_preview(
         }
 
     try:
-        return JSONResponse(await run_in_threadpool(work))
+        return JSONResponse(await run_in_worker(work))
     except WardCareError as exc:
         return JSONResponse({"error": [i.message for i in exc.issues]}, status_code=404)
 
@@ -164,7 +164,7 @@ async def assessment_submit(
         authored=ctx.clock.now(),
     )
     try:
-        recorded = await run_in_threadpool(
+        recorded = await run_in_worker(
             lambda: record_assessment(ctx, actor=actor, response=response)
         )
     except WardCareError as exc:

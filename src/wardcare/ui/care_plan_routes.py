@@ -15,12 +15,12 @@ from urllib.parse import parse_qsl, quote
 
 import orjson
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from wardcare import errors
 from wardcare.api.dependencies import ActorDep, ContextDep
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
 from wardcare.services import fhir_interactions as fhir
@@ -96,7 +96,7 @@ async def _act(
     body = (await request.body()).decode("utf-8", errors="replace")
     form = dict(parse_qsl(body, keep_blank_values=True))
     try:
-        await run_in_threadpool(lambda: work(form))
+        await run_in_worker(lambda: work(form))
     except WardCareError as exc:
         if exc.category.value == "not-found":
             return error_page(request, exc)

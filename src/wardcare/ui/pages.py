@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from wardcare.api.worker_threads import run_in_worker
 from wardcare.domain.news2 import RCP_ACKNOWLEDGEMENT
 from wardcare.domain.schedule import LONDON
 from wardcare.domain.ward_stay import age_from_birth_date
@@ -123,6 +123,6 @@ def error_page(request: Request, error: WardCareError) -> HTMLResponse:
 async def call(request: Request, work: Callable[[], T]) -> T | HTMLResponse:
     """Run a service call in a worker thread; a WardCare error becomes a readable page."""
     try:
-        return await run_in_threadpool(work)
+        return await run_in_worker(work)
     except WardCareError as exc:
         return error_page(request, exc)
