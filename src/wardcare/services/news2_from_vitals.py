@@ -135,14 +135,12 @@ def _may_be_complete(tx: Transaction, *, patient: str, at: int, window: timedelt
 
 def spo2_scale(tx: Transaction, ctx: AppContext, patient: str) -> int:
     """The patient's SpO2 scale: their latest news2|spo2-scale setting, else scale 1."""
-    settings = tx.resources.newest_with_token(
+    # Through search_patient_code: the generic look-up walked the patient's whole record.
+    settings = tx.resources.newest_for_patient_code(
         "Observation",
-        subject_param="patient",
-        subject=("Patient", patient.split("/", 1)[1]),
-        token_param="code",
+        patient_id=patient.split("/", 1)[1],
         system=codes.NEWS2_SYSTEM,
         code=codes.SPO2_SCALE,
-        date_param="date",
     )
     for stored in settings:
         scale = spo2_scale_setting(orjson.loads(stored.content or b"{}"))

@@ -38,7 +38,7 @@ from wardcare.fhir.search_query import Include, SearchQuery
 from wardcare.fhir.versions import StoredVersion
 from wardcare.storage import search_sql
 from wardcare.storage.fixed_lookups import SUBJECT_WITH_CODES, WITH_TOKEN
-from wardcare.storage.recent_by_code import RECENT_RIDS
+from wardcare.storage.recent_by_code import NEWEST_WITH_CODE, RECENT_RIDS
 from wardcare.storage.tables import (
     INDEX_TABLES,
     conditional_claims,
@@ -559,6 +559,25 @@ class ResourceRepository:
                 "system": system,
                 "code": code,
                 "date_param": date_param,
+                "limit": limit,
+            },
+        )
+        return [_stored(r) for r in rows]
+
+    def newest_for_patient_code(
+        self, resource_type: str, *, patient_id: str, system: str, code: str, limit: int = 1
+    ) -> list[StoredVersion]:
+        """A patient's newest resources with one code, newest `date` first, through
+        search_patient_code (storage/recent_by_code.py): `newest_with_token` for the
+        `patient` reference, the `code` token and `date`, for resources with one `date` value
+        (Observations), without walking the patient's whole record."""
+        rows = self._conn.execute(
+            NEWEST_WITH_CODE,
+            {
+                "resource_type": resource_type,
+                "patient_id": patient_id,
+                "system": system,
+                "code": code,
                 "limit": limit,
             },
         )
