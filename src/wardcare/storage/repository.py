@@ -197,6 +197,12 @@ class ResourceRepository:
         self._cursor: Any = None
         self._one_statement = connection.dialect.name == "postgresql"
         self.versions_written = 0
+        # The versions this repository wrote in its transaction, by rid: the latest of each is
+        # the current one (a repository lives for one transaction, and resources are written
+        # only through it; no savepoint is rolled back around a resource write), so a read of
+        # a resource just written (NEWS2 reads the readings a message has just stored) need
+        # not fetch and decode it again.
+        self._written: dict[int, StoredVersion] = {}
 
     def _driver(self) -> Any:
         """A driver cursor inside this connection's transaction (created on first write)."""
@@ -314,10 +320,12 @@ class ResourceRepository:
             rids = self._pg_create_many(prepared, now, method)
         else:
             rids = self._sqlite_create_many(prepared, now, method)
-        return [
+        stored = [
             StoredVersion(rid, resource["resourceType"], rid_id, 1, now, False, method, content)
             for rid, (resource, rid_id, content, _rows) in zip(rids, prepared, strict=True)
         ]
+        self._written.update((v.rid, v) for v in stored)
+        return stored
 
     def _sqlite_create_many(self, prepared: list[_Prepared], now: int, method: str) -> list[int]:
         cursor = self._driver()
@@ -434,7 +442,7 @@ class ResourceRepository:
                     "content": None,
                 },
             )
-            return StoredVersion(
+            deletion = StoredVersion(
                 current.rid,
                 current.resource_type,
                 current.id,
@@ -444,6 +452,8 @@ class ResourceRepository:
                 method,
                 None,
             )
+            self._written[current.rid] = deletion
+            return deletion
         return self._write_version(current.rid, resource, current.id, next_version, now, method)
 
     def claim_criteria(self, resource_type: str, criteria: str, rid: int) -> bool:
@@ -537,9 +547,11 @@ class ResourceRepository:
                     cursor.execute(self._sql[table], values[0])
                 elif values:
                     cursor.executemany(self._sql[table], values)
-        return StoredVersion(
+        stored = StoredVersion(
             rid, resource_type, resource_id, version_id, now, False, method, content
         )
+        self._written[rid] = stored
+        return stored
 
     def _delete_index_rows(self, rid: int) -> None:
         cursor = self._driver()
@@ -742,7 +754,12 @@ class ResourceRepository:
         )
         if not rids:
             return []
-        found = {r.rid: _stored(r) for r in self._conn.execute(_CURRENT_BY_RID, {"rids": rids})}
+        found = {rid: self._written[rid] for rid in rids if rid in self._written}
+        unread = [rid for rid in rids if rid not in found]
+        if unread:
+            found.update(
+                (r.rid, _stored(r)) for r in self._conn.execute(_CURRENT_BY_RID, {"rids": unread})
+            )
         return [found[rid] for rid in rids if rid in found]
 
     def current_of_type(self, resource_type: str, ids: Sequence[str]) -> list[StoredVersion]:
