@@ -169,6 +169,20 @@ def create_in(
     return WriteResult(stored, created=True)
 
 
+def create_many_in(
+    tx: Transaction, ctx: AppContext, *, resources: list[dict[str, Any]]
+) -> list[StoredVersion]:
+    """`create_in(..., client_id=True, run_hooks=False, provenance=False)` of each resource (ids
+    chosen by the caller) in one batch: the store writes their index rows together (an inbound
+    message's results). A taken id is a CONFLICT, and the transaction must then be dropped."""
+    now = _now(ctx)
+    stored = tx.resources.create_many([(dict(r), r["id"]) for r in resources], now=now)
+    for version in stored:
+        for stored_hook in ctx.stored_hooks:
+            stored_hook(tx, ctx, version)
+    return stored
+
+
 def _normalise_criteria(if_none_exist: str) -> str:
     pairs = parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True)
     if not pairs:

@@ -284,28 +284,45 @@ def save_many(
     run_hooks: bool = True,
 ) -> list[dict[str, Any]]:
     """`save` for several resources with ids, asking the store once which already exist (a
-    message's results are usually all new; a correction finds its earlier version)."""
+    message's results are usually all new; a correction finds its earlier version). New ones
+    are created in batches (their index rows written together), in order between the updates,
+    so versions and Provenance targets come out as one `save` after another would write them."""
     keys = [(r["resourceType"], r["id"]) for r in resources]
     existing = {(v.resource_type, v.id) for v in tx.resources.current_many(keys)}
-    stored = []
+    stored: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+
+    def create_new() -> None:
+        if not new:
+            return
+        if run_hooks:  # each reading's hooks see the record as it was when it was stored
+            created = [
+                fhir.create_in(
+                    tx,
+                    ctx,
+                    actor=actor,
+                    resource=resource,
+                    resource_id=resource["id"],
+                    client_id=True,  # a concurrent writer of the same id: a clean CONFLICT
+                    provenance=False,
+                ).stored
+                for resource in new
+            ]
+        else:
+            created = fhir.create_many_in(tx, ctx, resources=new)
+        applied.written.extend(created)
+        stored.extend(orjson.loads(version.content or b"{}") for version in created)
+        new.clear()
+
     for resource, key in zip(resources, keys, strict=True):
         if key in existing:
+            create_new()
             stored.append(
                 save(tx, ctx, applied, actor=actor, resource=resource, run_hooks=run_hooks)
             )
-            continue
-        result = fhir.create_in(
-            tx,
-            ctx,
-            actor=actor,
-            resource=resource,
-            resource_id=key[1],
-            client_id=True,  # a concurrent writer of the same id becomes a clean CONFLICT
-            run_hooks=run_hooks,
-            provenance=False,
-        )
-        applied.written.append(result.stored)
-        stored.append(orjson.loads(result.stored.content or b"{}"))
+        else:
+            new.append(resource)
+    create_new()
     return stored
 
 

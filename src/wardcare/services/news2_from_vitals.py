@@ -71,14 +71,18 @@ def latest_set(tx: Transaction, ctx: AppContext, *, patient: str, at: int) -> Vi
     # with hundreds, but the latest of each parameter is almost always on the first page. The
     # page is the search patient&code=INPUT_CODES&date=gt{since}&date=le{until}&_sort=-date,
     # asked through the store's fixed statement (building the search per call cost more).
+    # The first page is one reading per parameter: a message that completes the set has just
+    # stored exactly those, which the store answers without reading them back.
+    limit = len(news2.Parameter)
     while offset < _MAX_READINGS and len(latest) < len(news2.Parameter):
+        limit = min(limit, _MAX_READINGS - offset)
         page = tx.resources.recent_with_codes(
             "Observation",
             patient_id=patient.split("/", 1)[1],
             tokens=_INPUT_TOKENS,
             after=date_range(since)[1],
             until=date_range(until)[1],
-            limit=_PAGE,
+            limit=limit,
             offset=offset,
         )
         for stored in page:
@@ -91,9 +95,10 @@ def latest_set(tx: Transaction, ctx: AppContext, *, patient: str, at: int) -> Vi
                     source = f"Observation/{stored.id}"
                     latest[reading.parameter] = (reading.value, source, when[0])
                     encounter = encounter or observation.get("encounter", {}).get("reference")
-        if len(page) < _PAGE:
+        if len(page) < limit:
             break
-        offset += _PAGE
+        offset += limit
+        limit = _PAGE
     value = {p: v[0] for p, v in latest.items()}
     vitals = news2.VitalSigns(
         respiration_rate=value.get(news2.Parameter.RESPIRATION_RATE),
@@ -135,14 +140,12 @@ def _may_be_complete(tx: Transaction, *, patient: str, at: int, window: timedelt
 
 def spo2_scale(tx: Transaction, ctx: AppContext, patient: str) -> int:
     """The patient's SpO2 scale: their latest news2|spo2-scale setting, else scale 1."""
-    settings = tx.resources.newest_with_token(
+    # Through search_patient_code: the generic look-up walked the patient's whole record.
+    settings = tx.resources.newest_for_patient_code(
         "Observation",
-        subject_param="patient",
-        subject=("Patient", patient.split("/", 1)[1]),
-        token_param="code",
+        patient_id=patient.split("/", 1)[1],
         system=codes.NEWS2_SYSTEM,
         code=codes.SPO2_SCALE,
-        date_param="date",
     )
     for stored in settings:
         scale = spo2_scale_setting(orjson.loads(stored.content or b"{}"))

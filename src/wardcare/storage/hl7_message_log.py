@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, func, select
 
+from wardcare.storage.driver_statements import driver_cursor, for_dialect
 from wardcare.storage.tables import hl7_inbound_messages as log
 
 RECEIVED = "received"
@@ -22,13 +23,21 @@ ERROR = "error"
 REJECTED = "rejected"
 STATUSES = (RECEIVED, ACCEPTED, ERROR, REJECTED)
 
-_CLAIM = text(
+# Claimed and finished once per message: on the driver's cursor (storage/driver_statements.py).
+_CLAIM = (
     "INSERT INTO hl7_inbound_messages (received_at, sending_application, sending_facility,"
     " control_id, message_type, patient_key, status, raw, attempts)"
     " VALUES (:received_at, :sending_application, :sending_facility, :control_id,"
     " :message_type, :patient_key, 'received', :raw, 0)"
     " ON CONFLICT (sending_application, sending_facility, control_id) DO NOTHING RETURNING id"
 )
+_FINISH = (
+    "UPDATE hl7_inbound_messages SET status = :status, ack_code = :ack_code, ack = :ack,"
+    " error = :error, resources = :resources, processed_at = :processed_at,"
+    " attempts = attempts + 1{patient_key} WHERE id = :id"
+)
+_FINISH_KEEPING_KEY = _FINISH.format(patient_key="")
+_FINISH_WITH_KEY = _FINISH.format(patient_key=", patient_key = :patient_key")
 
 
 @dataclass(frozen=True)
@@ -81,11 +90,31 @@ def receive(
         "message_type": message_type,
         "patient_key": patient_key,
     }
-    new_id = conn.execute(_CLAIM, values).scalar()
-    if new_id is not None:
-        found = get(conn, int(new_id))
-        assert found is not None
-        return Claim(found, new=True)
+    cursor = driver_cursor(conn)
+    cursor.execute(for_dialect(conn.dialect, _CLAIM), values)
+    inserted = cursor.fetchone()
+    if inserted is not None:
+        # The row as just inserted: no need to read it (and its raw message) back.
+        return Claim(
+            LoggedMessage(
+                id=int(inserted[0]),
+                received_at=received_at,
+                sending_application=sending_application,
+                sending_facility=sending_facility,
+                control_id=control_id,
+                message_type=message_type,
+                patient_key=patient_key,
+                status=RECEIVED,
+                ack_code=None,
+                ack=None,
+                error=None,
+                raw=raw,
+                resources=[],
+                processed_at=None,
+                attempts=0,
+            ),
+            new=True,
+        )
     row = conn.execute(
         select(log).where(
             log.c.sending_application == sending_application,
@@ -110,17 +139,19 @@ def finish(
     patient_key: str | None = None,
 ) -> None:
     values: dict[str, Any] = {
+        "id": message_id,
         "status": status,
         "ack_code": ack_code,
         "ack": ack,
         "error": error,
         "resources": json.dumps(resources),
         "processed_at": processed_at,
-        "attempts": log.c.attempts + 1,
     }
+    sql = _FINISH_KEEPING_KEY
     if patient_key is not None:
         values["patient_key"] = patient_key
-    conn.execute(update(log).where(log.c.id == message_id).values(**values))
+        sql = _FINISH_WITH_KEY
+    driver_cursor(conn).execute(for_dialect(conn.dialect, sql), values)
 
 
 def get(conn: Connection, message_id: int) -> LoggedMessage | None:
