@@ -47,3 +47,24 @@ def test_an_expression_for_another_type_selects_nothing() -> None:
 def test_expressions_outside_the_subset_are_refused_at_load(expression: str) -> None:
     with pytest.raises(UnsupportedExpression):
         compile_path(expression)
+
+
+def test_a_choice_whose_name_has_capitals_is_found_under_its_typed_name() -> None:
+    patient = {"resourceType": "Patient", "multipleBirthInteger": 2, "birthDate": "1941-03-12"}
+    assert compile_path("Patient.multipleBirth").values(patient) == [(2, "Integer")]
+
+
+def test_objects_of_the_same_shape_give_each_their_own_values() -> None:
+    # The choice forms are remembered per shape of keys, never per object.
+    path = compile_path("Observation.component.value")
+    observation = {
+        "resourceType": "Observation",
+        "component": [{"valueInteger": 1}, {"valueInteger": 2}, {"valueString": "x"}],
+    }
+    assert path.values(observation) == [(1, "Integer"), (2, "Integer"), ("x", "String")]
+
+
+def test_an_element_present_in_its_plain_form_is_not_also_read_as_a_choice() -> None:
+    path = compile_path("Task.code")
+    task = {"resourceType": "Task", "code": {"text": "a"}, "codeExtra": {"text": "b"}}
+    assert path.values(task) == [({"text": "a"}, "")]

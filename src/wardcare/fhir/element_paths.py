@@ -14,14 +14,18 @@ An expression outside this subset is refused when fhir_profiles/ is loaded, neve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 # A node is (value, type): the type is known only where a choice element named it
 # (valueQuantity -> "Quantity"); elsewhere it is "".
 Node = tuple[Any, str]
-Step = Callable[[Iterator[Node]], Iterator[Node]]
+# A step maps the nodes selected so far to the nodes it selects. Lists rather than chained
+# generators: indexing evaluates every search parameter of a resource on every write (some 16
+# expressions per Observation, most selecting nothing), and a list step can stop at the first
+# empty result, where a chain of generators paid for creating each generator first.
+Step = Callable[[list[Node]], list[Node]]
 
 _WHERE_IS = re.compile(r"^where\(resolve\(\) is ([A-Z][A-Za-z]+)\)$")
 _AS_CALL = re.compile(r"^(?:as|ofType)\(([A-Za-z]+)\)$")
@@ -46,9 +50,11 @@ class ElementPath:
         for root, steps in self._branches:
             if root not in ("Resource", "DomainResource") and root != resource_type:
                 continue
-            nodes: Iterator[Node] = iter([(resource, resource_type)])
+            nodes: list[Node] = [(resource, resource_type)]
             for step in steps:
                 nodes = step(nodes)
+                if not nodes:
+                    break
             found.extend(nodes)
         return found
 
@@ -110,38 +116,60 @@ def _compile_branch(text: str) -> tuple[str, tuple[Step, ...]]:
 
 
 def _child(name: str) -> Step:
-    prefix_len = len(name)
-
-    def step(nodes: Iterator[Node]) -> Iterator[Node]:
+    def step(nodes: list[Node]) -> list[Node]:
+        found: list[Node] = []
         for value, _type in nodes:
             if not isinstance(value, dict):
                 continue
             if name in value:
-                yield from _flatten(value[name], "")
+                _flatten(value[name], "", found)
                 continue
             # A choice element (value[x], effective[x]) appears as valueQuantity, effectivePeriod...
-            for key, child in value.items():
-                if key.startswith(name) and len(key) > prefix_len and key[prefix_len].isupper():
-                    yield from _flatten(child, key[prefix_len:])
+            for key, type_name in _choices(value).get(name, ()):
+                _flatten(value[key], type_name, found)
+        return found
 
     return step
 
 
-def _flatten(value: Any, type_name: str) -> Iterator[Node]:
+# The choice elements of an object by the keys it has, e.g. ("status", "valueQuantity") ->
+# {"value": [("valueQuantity", "Quantity")]}. Finding a missing element's choice form meant
+# scanning every key of the object for every parameter that names it; the objects of one kind
+# of resource share a few shapes of keys, so the answer is kept per shape.
+_CHOICES_BY_KEYS: dict[tuple[str, ...], dict[str, list[tuple[str, str]]]] = {}
+_MAX_SHAPES = 4096
+
+
+def _choices(value: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    keys = tuple(value)
+    choices = _CHOICES_BY_KEYS.get(keys)
+    if choices is None:
+        choices = {}
+        for key in keys:
+            # Every split before an upper-case letter is a candidate: "multipleBirthBoolean"
+            # is multipleBirth[x] as Boolean (and multiple[x] as BirthBoolean, which no
+            # expression names).
+            for position in range(1, len(key)):
+                if key[position].isupper():
+                    choices.setdefault(key[:position], []).append((key, key[position:]))
+        if len(_CHOICES_BY_KEYS) >= _MAX_SHAPES:
+            _CHOICES_BY_KEYS.clear()  # a bound, not an eviction policy: shapes are few
+        _CHOICES_BY_KEYS[keys] = choices
+    return choices
+
+
+def _flatten(value: Any, type_name: str, found: list[Node]) -> None:
     if isinstance(value, list):
-        for item in value:
-            yield item, type_name
+        found.extend((item, type_name) for item in value)
     elif value is not None:
-        yield value, type_name
+        found.append((value, type_name))
 
 
 def _of_type(type_name: str) -> Step:
     wanted = type_name.lower()
 
-    def step(nodes: Iterator[Node]) -> Iterator[Node]:
-        for value, found in nodes:
-            if found.lower() == wanted:
-                yield value, found
+    def step(nodes: list[Node]) -> list[Node]:
+        return [(value, found) for value, found in nodes if found.lower() == wanted]
 
     return step
 
@@ -150,7 +178,8 @@ def _references_to(resource_type: str) -> Step:
     prefix = resource_type + "/"
     infix = "/" + prefix
 
-    def step(nodes: Iterator[Node]) -> Iterator[Node]:
+    def step(nodes: list[Node]) -> list[Node]:
+        selected: list[Node] = []
         for value, found in nodes:
             if not isinstance(value, dict):
                 continue
@@ -158,6 +187,7 @@ def _references_to(resource_type: str) -> Step:
             if value.get("type") == resource_type or (
                 isinstance(ref, str) and (ref.startswith(prefix) or infix in ref)
             ):
-                yield value, found
+                selected.append((value, found))
+        return selected
 
     return step

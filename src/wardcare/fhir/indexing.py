@@ -8,7 +8,9 @@ range), reference (type and id), quantity (value, system, unit code).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from wardcare.fhir.dates import InvalidDate, date_range
@@ -47,44 +49,67 @@ def split_reference(reference: str) -> tuple[str, str] | None:
 def index_resource(resource: dict[str, Any], params: list[SearchParam]) -> IndexRows:
     rows = IndexRows()
     for param in params:
-        for value, _type in param.path.values(resource):
-            _add(rows, param, value)
+        values = param.path.values(resource)
+        if values:
+            add = _ADDERS[param.type]
+            for value, _type in values:
+                add(rows, param.code, value)
     return rows
 
 
-def _add(rows: IndexRows, param: SearchParam, value: Any) -> None:
-    code = param.code
-    match param.type:
-        case ParamType.TOKEN:
-            for system, token in _tokens(value):
-                rows.tokens.append((code, system, token))
-        case ParamType.URI:
-            if isinstance(value, str):
-                rows.tokens.append((code, None, value[:_MAX]))
-        case ParamType.STRING:
-            for text in _strings(value):
-                rows.strings.append((code, normalise_string(text), text[:_MAX]))
-        case ParamType.DATE:
-            span = _date_span(value)
-            if span:
-                rows.dates.append((code, *span))
-        case ParamType.REFERENCE:
-            target = _reference_target(value)
-            if target:
-                rows.references.append((code, *target))
-        case ParamType.QUANTITY | ParamType.NUMBER:
-            if isinstance(value, dict) and isinstance(value.get("value"), int | float):
-                unit = value.get("code")
-                rows.quantities.append(
-                    (
-                        code,
-                        float(value["value"]),
-                        _cut(value.get("system")),
-                        unit[:64] if isinstance(unit, str) else None,
-                    )
-                )
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                rows.quantities.append((code, float(value), None, None))
+def _add_token(rows: IndexRows, code: str, value: Any) -> None:
+    for system, token in _tokens(value):
+        rows.tokens.append((code, system, token))
+
+
+def _add_uri(rows: IndexRows, code: str, value: Any) -> None:
+    if isinstance(value, str):
+        rows.tokens.append((code, None, value[:_MAX]))
+
+
+def _add_string(rows: IndexRows, code: str, value: Any) -> None:
+    for text in _strings(value):
+        rows.strings.append((code, normalise_string(text), text[:_MAX]))
+
+
+def _add_date(rows: IndexRows, code: str, value: Any) -> None:
+    span = _date_span(value)
+    if span:
+        rows.dates.append((code, *span))
+
+
+def _add_reference(rows: IndexRows, code: str, value: Any) -> None:
+    target = _reference_target(value)
+    if target:
+        rows.references.append((code, *target))
+
+
+def _add_quantity(rows: IndexRows, code: str, value: Any) -> None:
+    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
+        unit = value.get("code")
+        rows.quantities.append(
+            (
+                code,
+                float(value["value"]),
+                _cut(value.get("system")),
+                unit[:64] if isinstance(unit, str) else None,
+            )
+        )
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        rows.quantities.append((code, float(value), None, None))
+
+
+# One look-up per parameter instead of a match over the types for every value: indexing runs for
+# every version written (some 16 parameters for an Observation).
+_ADDERS: dict[ParamType, Callable[[IndexRows, str, Any], None]] = {
+    ParamType.TOKEN: _add_token,
+    ParamType.URI: _add_uri,
+    ParamType.STRING: _add_string,
+    ParamType.DATE: _add_date,
+    ParamType.REFERENCE: _add_reference,
+    ParamType.QUANTITY: _add_quantity,
+    ParamType.NUMBER: _add_quantity,
+}
 
 
 def _tokens(value: Any) -> list[tuple[str | None, str | None]]:
@@ -123,13 +148,18 @@ def _strings(value: Any) -> list[str]:
     return found
 
 
+# The same few values recur across the resources of one write (an assessment's Observations
+# share their effective time and patient), and both are pure functions of a string.
+_date_range = lru_cache(maxsize=4096)(date_range)
+
+
 def _date_span(value: Any) -> tuple[int, int] | None:
     try:
         if isinstance(value, str):
-            return date_range(value)
+            return _date_range(value)
         if isinstance(value, dict) and ("start" in value or "end" in value):  # Period
-            low = date_range(value["start"])[0] if "start" in value else -(2**62)
-            high = date_range(value["end"])[1] if "end" in value else 2**62
+            low = _date_range(value["start"])[0] if "start" in value else -(2**62)
+            high = _date_range(value["end"])[1] if "end" in value else 2**62
             return low, high
     except InvalidDate:
         return None
@@ -141,7 +171,11 @@ def _reference_target(value: Any) -> tuple[str, str] | None:
         return "", value[:_MAX]
     if not isinstance(value, dict) or not isinstance(value.get("reference"), str):
         return None
-    ref: str = value["reference"]
+    return _target_of(value["reference"])
+
+
+@lru_cache(maxsize=4096)
+def _target_of(ref: str) -> tuple[str, str]:
     target = split_reference(ref)
     if target and len(target[0]) <= 64:
         return target[0], target[1][:_MAX]

@@ -115,6 +115,14 @@ def propose_from_result(
     return written
 
 
+def activity_canonical(plan: LoadedCarePlan, intervention_id: str) -> str:
+    """The versioned ActivityDefinition a proposed activity instantiates."""
+    template = plan.template
+    intervention = template.intervention(intervention_id)
+    assert intervention is not None, "triggers are checked against their plan at start-up"
+    return f"{template.activity_url(intervention)}|{template.version}"
+
+
 def proposed_activity(plan: LoadedCarePlan, intervention_id: str) -> dict[str, Any]:
     template = plan.template
     intervention = template.intervention(intervention_id)
@@ -122,7 +130,7 @@ def proposed_activity(plan: LoadedCarePlan, intervention_id: str) -> dict[str, A
     return {
         "detail": {
             "kind": "Task",
-            "instantiatesCanonical": [f"{template.activity_url(intervention)}|{template.version}"],
+            "instantiatesCanonical": [activity_canonical(plan, intervention_id)],
             "code": {"coding": [intervention.code(template.id).model_dump(exclude_none=True)]},
             "status": "not-started",
             "description": intervention.description,
@@ -193,10 +201,12 @@ def _extend(
         for activity in proposal.get("activity", ())
         for canonical in activity.get("detail", {}).get("instantiatesCanonical", ())
     }
+    # Most results find the proposal already complete: compare canonicals before building any
+    # activity (its timing and coding) that would only be thrown away.
     new = [
         proposed_activity(plan, i)
         for i in _selected(plan, interventions)
-        if proposed_activity(plan, i)["detail"]["instantiatesCanonical"][0] not in listed
+        if activity_canonical(plan, i) not in listed
     ]
     if not new:
         return None
