@@ -54,10 +54,11 @@ async def fhir_base_url(request: Request) -> str:
     # What Starlette's `request.base_url` is made of; building that URL object took a few
     # per cent of a create's CPU, and clients send the same few values on every request.
     scope = request.scope
+    server = scope.get("server")
     key = (
         scope.get("scheme"),
         request.headers.get("host"),
-        scope.get("server"),
+        tuple(server) if server else None,  # a list from some servers (and the test client)
         scope.get("app_root_path", scope.get("root_path", "")),
     )
     found = _BASE_URLS.get(key)

@@ -318,9 +318,10 @@ class AuditTrail:
 
     def _store(self, batch: list[dict[str, Any]]) -> None:
         now = to_micros(self._ctx.clock.now())
+        # One batch for the store: the index rows of up to BATCH events are written together
+        # (one executemany per index table on SQLite, one statement on PostgreSQL).
         with self._ctx.uow.write() as tx:
-            for event in batch:
-                tx.resources.create(event, resource_id=event["id"], now=now)
+            tx.resources.create_many([(event, event["id"]) for event in batch], now=now)
 
     def _store_one_by_one(self, batch: list[dict[str, Any]]) -> None:
         """A batch the database refused: store each event alone, so one event it can never

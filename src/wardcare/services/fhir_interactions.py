@@ -170,12 +170,14 @@ def create_in(
 
 
 def create_many_in(
-    tx: Transaction, ctx: AppContext, *, resources: list[dict[str, Any]]
+    tx: Transaction, ctx: AppContext, *, resources: list[dict[str, Any]], now: int | None = None
 ) -> list[StoredVersion]:
     """`create_in(..., client_id=True, run_hooks=False, provenance=False)` of each resource (ids
     chosen by the caller) in one batch: the store writes their index rows together (an inbound
-    message's results). A taken id is a CONFLICT, and the transaction must then be dropped."""
-    now = _now(ctx)
+    message's results, an assessment's response and Observations). A taken id is a CONFLICT,
+    and the transaction must then be dropped. `now` (from `now_micros`) when the caller needs
+    the time of the write before making the resources."""
+    now = _now(ctx) if now is None else now
     stored = tx.resources.create_many([(dict(r), r["id"]) for r in resources], now=now)
     for version in stored:
         for stored_hook in ctx.stored_hooks:
@@ -505,6 +507,11 @@ def _type_of(resource: Any) -> str:
 
 def _now(ctx: AppContext) -> int:
     return to_micros(ctx.clock.now())
+
+
+def now_micros(ctx: AppContext) -> int:
+    """The time a write made now is stored under (`meta.lastUpdated`), in microseconds."""
+    return _now(ctx)
 
 
 def patient_of(resource: dict[str, Any]) -> str | None:

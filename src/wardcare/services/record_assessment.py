@@ -22,6 +22,7 @@ from wardcare.domain.assessment_scoring import Answer, AnswerError, score
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, Issue, WardCareError
 from wardcare.fhir import codes
+from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import (
     assessment_results,
@@ -299,31 +300,32 @@ def _store(
     response = dict(prepared.response)
     response["questionnaire"] = prepared.loaded.template.canonical
 
-    def store(resource: dict[str, Any]) -> StoredVersion:
-        return fhir.create_in(
-            tx,
-            ctx,
-            actor=actor,
-            resource=resource,
-            resource_id=str(uuid.uuid4()),
-            run_hooks=False,
-            provenance=False,
-        ).stored
-
-    stored_response = store(response)
-    response_ref = f"QuestionnaireResponse/{stored_response.id}"
+    # The response, what it extracts and its score are written in one batch (their index rows
+    # together, ~9 resources): their ids are chosen first, so the references between them are
+    # made before anything is stored.
+    now = fhir.now_micros(ctx)
+    response["id"] = str(uuid.uuid4())
+    response_ref = f"QuestionnaireResponse/{response['id']}"
     if not response.get("authored"):
-        prepared.response = {**response, "authored": stored_response.last_updated_instant}
+        prepared.response = {**response, "authored": instant(from_micros(now))}
     observations = _observations(prepared, outcome, scale, response_ref)
-    extracted = [store(observation) for observation in observations.extracted]
+    for observation in observations.extracted:
+        observation["id"] = str(uuid.uuid4())
+    batch = [response, *observations.extracted]
+    if observations.score is not None:
+        observations.score["id"] = str(uuid.uuid4())
+        observations.score["derivedFrom"] = [
+            {"reference": response_ref},
+            *({"reference": f"Observation/{e['id']}"} for e in observations.extracted),
+        ]
+        batch.append(observations.score)
+    stored = fhir.create_many_in(tx, ctx, resources=batch, now=now)
+    stored_response = stored[0]
+    extracted = stored[1 : 1 + len(observations.extracted)]
     score_stored = None
     task = None
     if observations.score is not None and outcome is not None:
-        observations.score["derivedFrom"] = [
-            {"reference": response_ref},
-            *({"reference": f"Observation/{e.id}"} for e in extracted),
-        ]
-        score_stored = store(observations.score)
+        score_stored = stored[-1]
         template = prepared.loaded.template
         task_code = (
             codes.NEWS2_ESCALATION if template.engine == "news2" else ("assessment-escalation")

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from wardcare.storage.wal_checkpoints import AUTOCHECKPOINT_PAGES, JOURNAL_SIZE_LIMIT
+
 WRITE = "wardcare_write"
 
 
@@ -43,6 +45,10 @@ def _sqlite_engine(url: str, database: str | None, synchronous: str, pool_size: 
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints run on a thread of their own (storage/wal_checkpoints.py); a commit only
+        # checkpoints by itself if that thread has fallen far behind.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

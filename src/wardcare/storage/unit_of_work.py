@@ -19,6 +19,7 @@ from wardcare.storage.database import WRITE, is_sqlite
 from wardcare.storage.group_commit import GroupCommitWriter
 from wardcare.storage.planner_statistics import StatisticsKeeper
 from wardcare.storage.repository import ResourceRepository
+from wardcare.storage.wal_checkpoints import WalCheckpointer
 
 
 class Transaction:
@@ -36,6 +37,7 @@ class UnitOfWork:
         # group commit instead of queueing on SQLite's busy handler (which sleeps in steps of up
         # to 100 ms) and paying one fsync each.
         self._group = GroupCommitWriter(self._writer) if is_sqlite(engine) else None
+        self.checkpoints = WalCheckpointer(engine) if is_sqlite(engine) else None
         self.statistics = StatisticsKeeper(engine)
         self._registry = registry
 
@@ -44,6 +46,8 @@ class UnitOfWork:
         """A transaction that commits if the block finishes and rolls back if it raises."""
         try:
             if self._group is not None:
+                if self.checkpoints is not None:
+                    self.checkpoints.start()
                 with self._group.unit() as connection:
                     transaction = Transaction(connection, self._registry)
                     yield transaction
