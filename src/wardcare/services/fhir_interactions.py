@@ -27,7 +27,7 @@ from wardcare.fhir.search_query import SearchQuery, parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import authorisation
 from wardcare.services.context import AppContext
-from wardcare.services.provenance import record_provenance
+from wardcare.services.provenance import provenance_for, record_provenance
 from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.repository import SearchPage
 from wardcare.storage.unit_of_work import Transaction
@@ -148,25 +148,39 @@ def create_in(
             tx.resources.release_claim(resource_type, criteria)
     now = _now(ctx)
     as_stored = dict(resource)  # the repository sets its id and meta
-    stored = tx.resources.create(
-        as_stored,
-        resource_id=resource_id or str(uuid.uuid4()),
-        now=now,
-        id_may_exist=client_id,
-    )
+    new_id = resource_id or str(uuid.uuid4())
+    if provenance and resource_type not in NO_PROVENANCE_TYPES:
+        stored = _create_with_provenance(tx, actor, as_stored, new_id, now)
+    else:
+        stored = tx.resources.create(as_stored, resource_id=new_id, now=now, id_may_exist=client_id)
     if criteria is not None and not tx.resources.claim_criteria(
         resource_type, criteria, stored.rid
     ):
         # Another request claimed the same criteria first and has committed: start again, and
         # the search will find its resource.
         raise _Retry
-    if provenance:
-        _provenance(tx, stored, actor, resource, now)
     if run_hooks:
         _after_write(tx, ctx, actor, stored, as_stored)
     for stored_hook in ctx.stored_hooks:
         stored_hook(tx, ctx, stored)
     return WriteResult(stored, created=True)
+
+
+def _create_with_provenance(
+    tx: Transaction, actor: Actor, resource: dict[str, Any], resource_id: str, now: int
+) -> StoredVersion:
+    """Version 1 and its Provenance in one batch (their index rows written together; one
+    statement on PostgreSQL): what the Provenance names is known before either is stored. A
+    taken id is a CONFLICT, as `create(..., id_may_exist=True)` answers it."""
+    record = provenance_for(
+        [StoredVersion(0, resource["resourceType"], resource_id, 1, now, False, "POST", None)],
+        actor,
+        patient=patient_of({**resource, "id": resource_id}),
+    )
+    stored, _record = tx.resources.create_many(
+        [(resource, resource_id), (record, str(uuid.uuid4()))], now=now
+    )
+    return stored
 
 
 def create_many_in(
