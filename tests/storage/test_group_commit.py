@@ -202,3 +202,30 @@ def test_a_failed_commit_is_reported_and_the_next_batch_gets_a_new_connection(
         conn.execute(text("INSERT INTO note VALUES (2)"))
     assert writer._connection is not kept
     assert _notes(engine) == [1, 2]
+
+
+def test_a_transaction_that_cannot_begin_leaves_the_writer_usable(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. BEGIN IMMEDIATE timing out behind another process's writer: the next unit must not
+    # wait for ever on a writer lock nobody holds.
+    writer = GroupCommitWriter(engine)
+    real = writer._new_batch
+
+    def refuse_once() -> object:
+        monkeypatch.setattr(writer, "_new_batch", real)
+        raise TimeoutError("database is locked")
+
+    monkeypatch.setattr(writer, "_new_batch", refuse_once)
+    with pytest.raises(TimeoutError), writer.unit():
+        pass
+    done = threading.Event()
+
+    def later() -> None:
+        with writer.unit() as conn:
+            conn.execute(text("INSERT INTO note VALUES (7)"))
+        done.set()
+
+    threading.Thread(target=later, daemon=True).start()
+    assert done.wait(10)
+    assert _notes(engine) == [7]
