@@ -12,26 +12,20 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from wardcare.storage.tables import resource_versions, resources, search_reference, search_token
-
-
-def _versions() -> Any:
-    return select(
-        resources.c.rid,
-        resources.c.resource_type,
-        resources.c.id,
-        resource_versions.c.version_id,
-        resource_versions.c.last_updated,
-        resource_versions.c.method,
-        resource_versions.c.content,
-    ).join(resource_versions, resource_versions.c.rid == resources.c.rid)
+from wardcare.storage.tables import (
+    resource_versions,
+    resources,
+    search_reference,
+    search_token,
+    versions_select,
+)
 
 
 def _with_token() -> Any:
     """`GET /{type}?{param}={system}|{code}&_count=n`: e.g. a patient by NHS number."""
     token = search_token.c
     return (
-        _versions()
+        versions_select()
         .where(
             resources.c.rid.in_(
                 select(token.rid).where(
@@ -55,7 +49,7 @@ def _subject_with_codes() -> Any:
     a system): e.g. a patient's open care plans by status."""
     subject, token = search_reference.c, search_token.c
     return (
-        _versions()
+        versions_select()
         .where(
             resources.c.rid.in_(
                 select(subject.rid).where(

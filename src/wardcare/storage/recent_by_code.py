@@ -16,7 +16,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, tuple_
 
-from wardcare.storage.tables import resource_versions, resources, search_patient_code
+from wardcare.storage.tables import (
+    VERSION_COLUMNS,
+    resource_versions,
+    resources,
+    search_patient_code,
+)
 
 
 def _recent_rids() -> Any:
@@ -58,15 +63,7 @@ def _newest_with_code() -> Any:
     few index entries of that one code."""
     pc = search_patient_code.c
     return (
-        select(
-            resources.c.rid,
-            resources.c.resource_type,
-            resources.c.id,
-            resource_versions.c.version_id,
-            resource_versions.c.last_updated,
-            resource_versions.c.method,
-            resource_versions.c.content,
-        )
+        select(*VERSION_COLUMNS)
         .select_from(
             search_patient_code.join(resources, resources.c.rid == pc.rid).join(
                 resource_versions, resource_versions.c.rid == resources.c.rid

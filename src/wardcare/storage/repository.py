@@ -47,6 +47,7 @@ from wardcare.storage.tables import (
     search_date,
     search_reference,
     search_token,
+    versions_select,
 )
 
 
@@ -243,7 +244,7 @@ class ResourceRepository:
         self, resource_type: str, resource_id: str, version_id: int
     ) -> StoredVersion | None:
         row = self._conn.execute(
-            _versions_query().where(
+            versions_select().where(
                 resources.c.resource_type == resource_type,
                 resources.c.id == resource_id,
                 resource_versions.c.version_id == version_id,
@@ -473,7 +474,7 @@ class ResourceRepository:
 
     def claim_holder(self, resource_type: str, criteria: str) -> StoredVersion | None:
         row = self._conn.execute(
-            _versions_query().where(
+            versions_select().where(
                 resources.c.rid
                 == select(conditional_claims.c.rid)
                 .where(
@@ -784,7 +785,7 @@ class ResourceRepository:
         if query.summary_count or query.count == 0:
             return SearchPage([], [], total)
         page = self._conn.execute(
-            _versions_query()
+            versions_select()
             .where(
                 resources.c.rid.in_(select(rids.c.rid)),
                 resource_versions.c.version_id == resources.c.version_id,
@@ -817,7 +818,7 @@ class ResourceRepository:
         found: dict[int, StoredVersion] = {}
         if rids:
             rows = self._conn.execute(
-                _versions_query().where(
+                versions_select().where(
                     resources.c.rid.in_(rids),
                     resource_versions.c.version_id == resources.c.version_id,
                 )
@@ -862,7 +863,7 @@ class ResourceRepository:
         found = self.current_many(k for k in keys if k not in seen)
         if revinclude_rids:
             rows = self._conn.execute(
-                _versions_query().where(
+                versions_select().where(
                     resources.c.rid.in_(set(revinclude_rids)),
                     resource_versions.c.version_id == resources.c.version_id,
                     ~resources.c.deleted,
@@ -900,7 +901,7 @@ class ResourceRepository:
             .where(*conditions)
         ).scalar_one()
         rows = self._conn.execute(
-            _versions_query()
+            versions_select()
             .where(*conditions)
             .order_by(
                 resource_versions.c.last_updated.desc(),
@@ -1048,7 +1049,7 @@ def _newest_with_token() -> Any:
         .subquery()
     )
     return (
-        _versions_query()
+        versions_select()
         .join(newest, newest.c.rid == resources.c.rid)
         .where(resource_versions.c.version_id == resources.c.version_id, ~resources.c.deleted)
         .order_by(newest.c.at.desc(), resources.c.rid.desc())
@@ -1056,23 +1057,11 @@ def _newest_with_token() -> Any:
     )
 
 
-def _versions_query() -> Any:
-    return select(
-        resources.c.rid,
-        resources.c.resource_type,
-        resources.c.id,
-        resource_versions.c.version_id,
-        resource_versions.c.last_updated,
-        resource_versions.c.method,
-        resource_versions.c.content,
-    ).join(resource_versions, resource_versions.c.rid == resources.c.rid)
-
-
 _NEWEST_WITH_TOKEN = _newest_with_token()
 
 
 def _current_of_type() -> Any:
-    return _versions_query().where(
+    return versions_select().where(
         resources.c.resource_type == bindparam("resource_type"),
         resources.c.id.in_(bindparam("ids", expanding=True)),
         resource_versions.c.version_id == resources.c.version_id,
@@ -1083,12 +1072,12 @@ def _current_of_type() -> Any:
 _CURRENT_OF_TYPE = _current_of_type()
 # Read on nearly every write (the resource being updated, the patient of an assessment): built
 # once, so a read does not pay for building and cache-keying the statement again.
-_CURRENT = _versions_query().where(
+_CURRENT = versions_select().where(
     resources.c.resource_type == bindparam("resource_type"),
     resources.c.id == bindparam("id"),
     resource_versions.c.version_id == resources.c.version_id,
 )
-_CURRENT_BY_RID = _versions_query().where(
+_CURRENT_BY_RID = versions_select().where(
     resources.c.rid.in_(bindparam("rids", expanding=True)),
     resource_versions.c.version_id == resources.c.version_id,
 )
@@ -1153,7 +1142,7 @@ def _latest_for_each(one_type: bool, token: bool, token_system: bool, reference:
         .subquery()
     )
     return (
-        _versions_query()
+        versions_select()
         .add_columns(ranked.c.target_type.label("s_type"), ranked.c.target_id.label("s_id"))
         .join(ranked, ranked.c.rid == resources.c.rid)
         .where(ranked.c.rank == 1, resource_versions.c.version_id == resources.c.version_id)

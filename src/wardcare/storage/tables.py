@@ -11,6 +11,8 @@ same way on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,10 +22,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
     UniqueConstraint,
+    select,
 )
 
 metadata = MetaData(
@@ -245,3 +249,23 @@ hl7_outbox = Table(
     Index("ix_hl7_outbox_queue", "destination", "status", "id"),
     Index("ix_hl7_outbox_status", "status", "id"),
 )
+
+
+# What a stored version is read back as (`fhir.versions.StoredVersion`), in that order: every
+# statement that returns versions selects these, joined from `resources` to the version.
+VERSION_COLUMNS = (
+    resources.c.rid,
+    resources.c.resource_type,
+    resources.c.id,
+    resource_versions.c.version_id,
+    resource_versions.c.last_updated,
+    resource_versions.c.method,
+    resource_versions.c.content,
+)
+
+
+def versions_select() -> Select[Any]:
+    """SELECT the version columns FROM resources JOIN resource_versions; callers add which."""
+    return select(*VERSION_COLUMNS).join(
+        resource_versions, resource_versions.c.rid == resources.c.rid
+    )
