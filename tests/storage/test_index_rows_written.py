@@ -4,6 +4,7 @@ statement per table, and a column out of place in either would make searches sil
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -64,3 +65,44 @@ def test_every_index_row_of_a_new_version_is_written_as_derived(context: AppCont
             else:
                 assert rows(search_patient_code, "code") == []
     assert stored.content is not None
+
+
+def test_characters_that_array_literals_escape_survive_both_write_paths(
+    context: AppContext,
+) -> None:
+    """PostgreSQL receives the index values and contents as array literals: quotes,
+    backslashes, braces, commas, the word NULL and non-ASCII text must come back as sent."""
+    awkward = 'O"Brien \\ {Ward, 7} NULL Zoë'
+    patient = factories.patient()
+    patient["name"] = [{"family": awkward, "given": ["NULL", '"', "\\"]}]
+    patient_id = str(uuid.uuid4())
+    heart_rate = factories.heart_rate(patient_id, 72, "2026-11-22T10:15:00Z")
+    temperature = factories.heart_rate(patient_id, 72, "2026-11-22T10:16:00Z")
+    temperature["valueQuantity"]["value"] = 0.00001
+    temperature["note"] = [{"text": awkward}]
+    with context.uow.write() as tx:
+        one = tx.resources.create(patient, resource_id=patient_id, now=1)
+        many = tx.resources.create_many(
+            [(heart_rate, str(uuid.uuid4())), (temperature, str(uuid.uuid4()))], now=2
+        )
+    with context.uow.read() as tx:
+        names = sorted(
+            r.value
+            for r in tx.connection.execute(
+                select(search_string.c.value).where(search_string.c.rid == one.rid)
+            )
+        )
+        values = sorted(
+            r.value
+            for r in tx.connection.execute(
+                select(search_quantity.c.value).where(
+                    search_quantity.c.rid.in_([v.rid for v in many])
+                )
+            )
+        )
+        stored = [tx.resources.version("Observation", v.id, v.version_id) for v in many]
+    assert {awkward, "NULL", '"', "\\"} <= set(names)
+    assert values == [0.00001, 72.0]
+    content = stored[1].content if stored[1] else None
+    assert content is not None
+    assert json.loads(content)["note"][0]["text"] == awkward

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from wardcare.storage.wal_checkpoints import AUTOCHECKPOINT_PAGES, JOURNAL_SIZE_LIMIT
 
@@ -17,7 +19,39 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, sqlite_synchronous, pool_size)
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return _postgres_engine(url, pool_size)
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
+
+
+def _postgres_engine(url: str, pool_size: int) -> Engine:
+    engine = create_engine(url, pool_size=pool_size, max_overflow=20)
+
+    # Pessimistic disconnect handling for connections that sat idle: a PostgreSQL restart,
+    # an idle timeout or a firewall kills connections that nobody is using, and the first
+    # request after a quiet spell must not fail on one. SQLAlchemy's pool_pre_ping pinged on
+    # every checkout instead: a round trip per transaction (of ~4 for a REST create) under
+    # load, when a connection was in use milliseconds ago and a failure there is detected by
+    # the statement itself (the pool then drops every connection it holds).
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out another (SQLAlchemy "Disconnect
+            # Handling - Pessimistic", custom checkout events).
+            raise DisconnectionError(f"idle connection is gone: {exc}") from exc
+
+    return engine
 
 
 def is_sqlite(engine: Engine) -> bool:
