@@ -17,7 +17,6 @@ import orjson
 from sqlalchemy import (
     Connection,
     Dialect,
-    Row,
     and_,
     bindparam,
     delete,
@@ -37,6 +36,7 @@ from wardcare.fhir.search_parameters import SearchParameterRegistry
 from wardcare.fhir.search_query import Include, SearchQuery
 from wardcare.fhir.versions import StoredVersion
 from wardcare.storage import search_sql
+from wardcare.storage.driver_statements import PreparedSelect
 from wardcare.storage.fixed_lookups import SUBJECT_WITH_CODES, WITH_TOKEN
 from wardcare.storage.recent_by_code import NEWEST_WITH_CODE, RECENT_RIDS
 from wardcare.storage.tables import (
@@ -257,10 +257,8 @@ class ResourceRepository:
                 .where(resources.c.resource_type == resource_type, resources.c.id == resource_id)
                 .with_for_update()
             )
-        row = self._conn.execute(
-            _CURRENT, {"resource_type": resource_type, "id": resource_id}
-        ).first()
-        return _stored(row) if row else None
+        rows = _CURRENT.rows(self._conn, {"resource_type": resource_type, "id": resource_id})
+        return _stored(rows[0]) if rows else None
 
     def version(
         self, resource_type: str, resource_id: str, version_id: int
@@ -644,8 +642,8 @@ class ResourceRepository:
         if reference is not None:
             values["ref_param"], values["ref_type"], ids = reference
             values["ref_ids"] = list(ids)
-        rows = self._conn.execute(statement, values)
-        return {(row.s_type, row.s_id): _stored(row) for row in rows}
+        # After the version columns: the subject's type and id.
+        return {(row[7], row[8]): _stored(row) for row in statement.rows(self._conn, values)}
 
     def newest_with_token(
         self,
@@ -662,8 +660,8 @@ class ResourceRepository:
         """The newest resources about one subject with one token, newest first: a fixed
         statement (compiled once) for questions asked on hot paths, such as a patient's SpO2
         scale or their open escalations."""
-        rows = self._conn.execute(
-            _NEWEST_WITH_TOKEN,
+        rows = _NEWEST_WITH_TOKEN.rows(
+            self._conn,
             {
                 "resource_type": resource_type,
                 "subject_param": subject_param,
@@ -685,8 +683,8 @@ class ResourceRepository:
         search_patient_code (storage/recent_by_code.py): `newest_with_token` for the
         `patient` reference, the `code` token and `date`, for resources with one `date` value
         (Observations), without walking the patient's whole record."""
-        rows = self._conn.execute(
-            NEWEST_WITH_CODE,
+        rows = _NEWEST_WITH_CODE.rows(
+            self._conn,
             {
                 "resource_type": resource_type,
                 "patient_id": patient_id,
@@ -702,8 +700,8 @@ class ResourceRepository:
     ) -> list[StoredVersion]:
         """Current resources whose `param` has the token system|code, in rid order: the search
         `{param}={system}|{code}&_count={limit}` (storage/fixed_lookups.py)."""
-        rows = self._conn.execute(
-            WITH_TOKEN,
+        rows = _WITH_TOKEN.rows(
+            self._conn,
             {
                 "resource_type": resource_type,
                 "param": param,
@@ -726,8 +724,8 @@ class ResourceRepository:
     ) -> list[StoredVersion]:
         """Current resources about one subject whose `token_param` has any of `codes` (any
         system), in rid order: the search `{subject_param}={type}/{id}&{token_param}=a,b`."""
-        rows = self._conn.execute(
-            SUBJECT_WITH_CODES,
+        rows = _SUBJECT_WITH_CODES.rows(
+            self._conn,
             {
                 "resource_type": resource_type,
                 "subject_param": subject_param,
@@ -755,13 +753,14 @@ class ResourceRepository:
         a `date` range ending after `after` and starting at or before `until`, newest
         first: the search `patient&code&date=gt&date=le&_sort=-date` as a fixed statement
         (storage/recent_by_code.py), for hot paths such as NEWS2 from vital signs."""
-        rids = list(
-            self._conn.execute(
-                RECENT_RIDS,
+        rids = [
+            rid
+            for (rid,) in _RECENT_RIDS.rows(
+                self._conn,
                 {
                     "resource_type": resource_type,
                     "patient_id": patient_id,
-                    "tokens": list(tokens),
+                    "tokens": [tuple(t) for t in tokens],
                     "codes": sorted({c for _s, c in tokens}),
                     "systems": sorted({s for s, _c in tokens}),
                     "after": after,
@@ -769,15 +768,15 @@ class ResourceRepository:
                     "limit": limit,
                     "offset": offset,
                 },
-            ).scalars()
-        )
+            )
+        ]
         if not rids:
             return []
         found = {rid: self._written[rid] for rid in rids if rid in self._written}
         unread = [rid for rid in rids if rid not in found]
         if unread:
             found.update(
-                (r.rid, _stored(r)) for r in self._conn.execute(_CURRENT_BY_RID, {"rids": unread})
+                (r[0], _stored(r)) for r in _CURRENT_BY_RID.rows(self._conn, {"rids": unread})
             )
         return [found[rid] for rid in rids if rid in found]
 
@@ -787,8 +786,8 @@ class ResourceRepository:
         tasks; building one SQL expression per id cost more than the query)."""
         if not ids:
             return []
-        rows = self._conn.execute(
-            _CURRENT_OF_TYPE, {"resource_type": resource_type, "ids": list(dict.fromkeys(ids))}
+        rows = _CURRENT_OF_TYPE.rows(
+            self._conn, {"resource_type": resource_type, "ids": list(dict.fromkeys(ids))}
         )
         return [_stored(r) for r in rows]
 
@@ -1087,7 +1086,7 @@ def _newest_with_token() -> Any:
     )
 
 
-_NEWEST_WITH_TOKEN = _newest_with_token()
+_NEWEST_WITH_TOKEN = PreparedSelect(_newest_with_token())
 
 
 def _current_of_type() -> Any:
@@ -1099,22 +1098,32 @@ def _current_of_type() -> Any:
     )
 
 
-_CURRENT_OF_TYPE = _current_of_type()
+_CURRENT_OF_TYPE = PreparedSelect(_current_of_type())
 # Read on nearly every write (the resource being updated, the patient of an assessment): built
 # once, so a read does not pay for building and cache-keying the statement again.
-_CURRENT = versions_select().where(
-    resources.c.resource_type == bindparam("resource_type"),
-    resources.c.id == bindparam("id"),
-    resource_versions.c.version_id == resources.c.version_id,
+_CURRENT = PreparedSelect(
+    versions_select().where(
+        resources.c.resource_type == bindparam("resource_type"),
+        resources.c.id == bindparam("id"),
+        resource_versions.c.version_id == resources.c.version_id,
+    )
 )
-_CURRENT_BY_RID = versions_select().where(
-    resources.c.rid.in_(bindparam("rids", expanding=True)),
-    resource_versions.c.version_id == resources.c.version_id,
+_CURRENT_BY_RID = PreparedSelect(
+    versions_select().where(
+        resources.c.rid.in_(bindparam("rids", expanding=True)),
+        resource_versions.c.version_id == resources.c.version_id,
+    )
 )
+_WITH_TOKEN = PreparedSelect(WITH_TOKEN)
+_SUBJECT_WITH_CODES = PreparedSelect(SUBJECT_WITH_CODES)
+_NEWEST_WITH_CODE = PreparedSelect(NEWEST_WITH_CODE)
+_RECENT_RIDS = PreparedSelect(RECENT_RIDS)
 
 
 @lru_cache(maxsize=16)
-def _latest_for_each(one_type: bool, token: bool, token_system: bool, reference: bool) -> Any:
+def _latest_for_each(
+    one_type: bool, token: bool, token_system: bool, reference: bool
+) -> PreparedSelect:
     """`ResourceRepository.latest_for_each`'s statement for one shape of question."""
     subject, date = search_reference.alias("subject"), search_date.alias("d")
     # One type (a ward's patients): the ids as one expanding parameter, because building an
@@ -1171,7 +1180,7 @@ def _latest_for_each(one_type: bool, token: bool, token_system: bool, reference:
         .where(*conditions)
         .subquery()
     )
-    return (
+    return PreparedSelect(
         versions_select()
         .add_columns(ranked.c.target_type.label("s_type"), ranked.c.target_id.label("s_id"))
         .join(ranked, ranked.c.rid == resources.c.rid)
@@ -1179,15 +1188,17 @@ def _latest_for_each(one_type: bool, token: bool, token_system: bool, reference:
     )
 
 
-def _stored(row: Row[Any]) -> StoredVersion:
-    content = row.content
+def _stored(row: Sequence[Any]) -> StoredVersion:
+    """A version from a row whose first columns are VERSION_COLUMNS (a SQLAlchemy Row or the
+    driver's tuple)."""
+    rid, resource_type, resource_id, version_id, last_updated, method, content = row[:7]
     return StoredVersion(
-        rid=row.rid,
-        resource_type=row.resource_type,
-        id=row.id,
-        version_id=row.version_id,
-        last_updated=row.last_updated,
+        rid=rid,
+        resource_type=resource_type,
+        id=resource_id,
+        version_id=version_id,
+        last_updated=last_updated,
         deleted=content is None,
-        method=row.method,
+        method=method,
         content=content.encode() if content is not None else None,
     )
