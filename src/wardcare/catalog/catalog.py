@@ -24,7 +24,7 @@ from wardcare.catalog.field_paths import field_path
 from wardcare.catalog.questionnaires import questionnaire
 from wardcare.catalog.scoring_rules import scoring_rules
 from wardcare.catalog.template_schema import AssessmentTemplate
-from wardcare.domain import assessment_outcome
+from wardcare.domain import assessment_outcome, news2
 from wardcare.domain.assessment_outcome import NEWS2_LINK_IDS, Outcome
 from wardcare.domain.assessment_scoring import (
     Answer,
@@ -33,6 +33,7 @@ from wardcare.domain.assessment_scoring import (
     check_expression,
     score,
 )
+from wardcare.fhir import codes
 from wardcare.fhir.validation import structure_issues
 
 
@@ -56,6 +57,28 @@ class LoadedTemplate:
                 raise AnswerError(unknown[0], f"{unknown[0]!r} is not a question of NEWS2")
             return assessment_outcome.score_news2(answers, spo2_scale)
         return assessment_outcome.from_sum(score(self.rules, answers))
+
+    @property
+    def band_system(self) -> str:
+        """The CodeSystem of this template's risk bands (Observation.interpretation and the
+        escalation Task's reasonCode)."""
+        if self.template.engine == "news2":
+            return codes.NEWS2_SYSTEM
+        return f"{self.template.code_system}-band"
+
+    def band_rank(self, band_code: str | None) -> int | None:
+        """How high a band ranks among this template's bands (None for an unknown band).
+
+        NEWS2: low < low-medium < medium < high (RCP NEWS2 chart 2). Other templates: the
+        order the bands are listed in the file, lowest risk first; escalation compares the
+        band's Task priority first (domain/escalation.py), so this only orders bands that
+        share a priority.
+        """
+        if self.template.engine == "news2":
+            order = [band.value for band in news2.RiskBand]
+        else:
+            order = [band.code for band in self.template.bands]
+        return order.index(band_code) if band_code in order else None
 
 
 class Catalog:
