@@ -476,3 +476,35 @@ def test_a_completed_escalation_does_not_stop_a_new_one(
     again = _news2_at(patient_id, "2026-11-22T11:00:00Z", **_CONFUSED)
     assert client.post("/fhir/QuestionnaireResponse", json=again).status_code == 201
     assert [_band(t) for t in _open_escalations(client, patient_id)] == ["low-medium"]
+
+
+@pytest.mark.parametrize(
+    ("on_oxygen", "flow", "fragment"),
+    [
+        (True, 75, "above 60"),  # minValue/maxValue of the published Questionnaire: 0-60 L/min
+        (True, -1, "below 0"),
+        (False, 2, "not asked"),  # enableWhen on-oxygen = true: air with a flow is refused
+    ],
+)
+def test_a_news2_oxygen_flow_answer_is_checked_against_the_template(
+    client: TestClient, patient_id: str, on_oxygen: bool, flow: float, fragment: str
+) -> None:
+    body = news2_response(
+        patient_id, on_oxygen={"valueBoolean": on_oxygen}, oxygen_flow={"valueDecimal": flow}
+    )
+    answer = client.post("/fhir/QuestionnaireResponse", json=body)
+    assert answer.status_code == 422, answer.text
+    issue = answer.json()["issue"][0]
+    assert fragment in issue["diagnostics"]
+    assert "(oxygen-flow)" in issue["diagnostics"]
+    assert issue["expression"] == ["QuestionnaireResponse.item[7].answer[0]"]
+    assert client.get("/fhir/QuestionnaireResponse").json()["total"] == 0
+
+
+def test_an_answer_to_a_disabled_item_is_refused_on_extract_too(
+    client: TestClient, patient_id: str
+) -> None:
+    body = news2_response(patient_id, oxygen_flow={"valueDecimal": 2})
+    answer = client.post("/fhir/QuestionnaireResponse/$extract", json=body)
+    assert answer.status_code == 422
+    assert "(oxygen-flow)" in answer.json()["issue"][0]["diagnostics"]

@@ -30,6 +30,7 @@ from wardcare.domain.assessment_scoring import (
     Answer,
     AnswerError,
     ScoringRules,
+    check_answers,
     check_expression,
     score,
 )
@@ -55,7 +56,12 @@ class LoadedTemplate:
             unknown = sorted(set(answers) - known)
             if unknown:
                 raise AnswerError(unknown[0], f"{unknown[0]!r} is not a question of NEWS2")
-            return assessment_outcome.score_news2(answers, spo2_scale)
+            # The RCP engine's own checks first (its messages name the chart's limits and a
+            # Fahrenheit temperature), then the template's generic ones for every item: the
+            # oxygen flow's min/max and enableWhen, which the engine does not score.
+            outcome = assessment_outcome.score_news2(answers, spo2_scale)
+            check_answers(self.rules, answers)
+            return outcome
         return assessment_outcome.from_sum(score(self.rules, answers))
 
     @property

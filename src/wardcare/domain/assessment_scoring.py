@@ -114,14 +114,46 @@ class AnswerError(ValueError):
         self.link_id = link_id
 
 
+def check_answers(rules: ScoringRules, answers: Mapping[str, Answer]) -> None:
+    """Check every given answer against its item, generically from the template's data (what
+    the published Questionnaire says: item type, minValue/maxValue, answerOption, enableWhen).
+
+    AnswerError names the linkId of the first bad answer: an unknown question; a wrong type;
+    a number outside min/max; a code not among the options; or an answer to a question that is
+    not asked (its enableWhen is false). FHIR R4 Questionnaire.item.enableWhen: a disabled item
+    is not shown and takes no answer; WardCare refuses such an answer rather than storing,
+    extracting or scoring something the nurse was never asked (the ward UI never sends one).
+    """
+    by_id = {item.link_id: item for item in rules.items}
+    unknown = sorted(set(answers) - set(by_id))
+    if unknown:
+        raise AnswerError(unknown[0], f"{unknown[0]!r} is not a question of this assessment")
+    for item in rules.items:
+        if item.link_id not in answers:
+            continue
+        if not _enabled(item, answers, by_id):
+            assert item.enable_when is not None
+            other, expected = item.enable_when
+            raise AnswerError(
+                item.link_id,
+                f"{item.text}: not asked unless {by_id[other].text} ({other}) is "
+                f"{_shown(expected)}; leave it unanswered",
+            )
+        _checked(item, answers[item.link_id])
+
+
+def _shown(value: Answer) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def score(rules: ScoringRules, answers: Mapping[str, Answer]) -> AssessmentResult:
     """Validate answers against the rules and score them; a missing required answer means no
     total (an incomplete assessment is never shown as a low score)."""
+    check_answers(rules, answers)
+    by_id = {item.link_id: item for item in rules.items}
     values: dict[str, Answer | Fraction] = dict(answers)
-    unknown = set(values) - {item.link_id for item in rules.items}
-    if unknown:
-        first = sorted(unknown)[0]
-        raise AnswerError(first, f"{first!r} is not a question of this assessment")
     for item in rules.items:
         if item.derived_from and item.link_id not in values:
             # Kept exact (a Fraction), never rounded: the bands apply to the value itself
@@ -132,7 +164,7 @@ def score(rules: ScoringRules, answers: Mapping[str, Answer]) -> AssessmentResul
     scored: list[ItemScore] = []
     missing: list[str] = []
     for item in rules.items:
-        if not _enabled(item, values):
+        if not _enabled(item, values, by_id):
             continue
         if item.link_id not in values:
             if item.required:
@@ -155,11 +187,28 @@ def band_for(bands: Sequence[RiskBand], total: int) -> RiskBand | None:
     return None
 
 
-def _enabled(item: ItemRule, values: Mapping[str, Answer | Fraction]) -> bool:
+def _enabled(
+    item: ItemRule,
+    values: Mapping[str, Answer | Fraction],
+    by_id: Mapping[str, ItemRule],
+    seen: frozenset[str] = frozenset(),
+) -> bool:
+    """FHIR R4 enableWhen (operator =): asked when the other item is itself asked and has the
+    expected answer, of the same kind (yes is not the number 1)."""
     if item.enable_when is None:
         return True
     other, expected = item.enable_when
-    return values.get(other) == expected
+    controller = by_id.get(other)
+    if controller is None or other in seen:
+        return False
+    if not _enabled(controller, values, by_id, seen | {item.link_id}):
+        return False
+    given = values.get(other)
+    if given is None or isinstance(given, bool) != isinstance(expected, bool):
+        return False
+    if isinstance(given, str) != isinstance(expected, str):
+        return False
+    return given == expected
 
 
 def _checked(item: ItemRule, answer: Answer | Fraction) -> Answer | Fraction:
