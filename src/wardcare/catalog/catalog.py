@@ -167,10 +167,14 @@ def load_template(path: Path) -> LoadedTemplate:
     return LoadedTemplate(template, scoring_rules(template), resource, path)
 
 
-def load_catalog(folder: Path) -> Catalog:
+def load_catalog(folder: Path, *, run_examples: bool = True) -> Catalog:
     """Every template in folder/assessments and folder/care_plans; TemplateError for the first
-    that cannot load, or for an assessment trigger naming a plan or intervention that does not
-    exist."""
+    that cannot load, for an assessment trigger naming a plan or intervention that does not
+    exist, or (with ``run_examples``, as at start-up) for a worked example whose result is not
+    what it expects, naming the file and the example (hazard H12): a ward must never run a
+    template whose own examples no longer hold."""
+    if not (folder / "assessments").is_dir():
+        raise TemplateError(f"{folder}: no assessments/ folder of templates here")
     paths = sorted((folder / "assessments").glob("*.yaml"))
     templates = [load_template(p) for p in paths]
     seen: dict[tuple[str, str], Path] = {}
@@ -186,14 +190,27 @@ def load_catalog(folder: Path) -> Catalog:
         check_triggers([(t.template, t.path) for t in templates], care_plans)
     except CarePlanError as exc:
         raise TemplateError(str(exc)) from None
+    if run_examples:
+        failures = [failure for loaded in templates for failure in check_examples(loaded)]
+        if failures:
+            raise TemplateError(f"{len(failures)} worked example(s) failed: " + "; ".join(failures))
     return Catalog(templates, care_plans)
 
 
 def check_examples(loaded: LoadedTemplate) -> list[str]:
-    """Each worked example scored: the list of examples whose result is not what they expect."""
+    """Each worked example scored: the list of examples whose result is not what they expect
+    (an example whose answers the template refuses is one of them)."""
     failures = []
     for example in loaded.template.examples:
-        outcome = loaded.score(example.answers, spo2_scale=example.spo2_scale)
+        try:
+            outcome = loaded.score(example.answers, spo2_scale=example.spo2_scale)
+        except (AnswerError, ValueError) as exc:
+            link_id = f" ({exc.link_id})" if isinstance(exc, AnswerError) else ""
+            failures.append(
+                f"{loaded.path.name}: example {example.name!r}: its answers are refused: "
+                f"{exc}{link_id}"
+            )
+            continue
         expect = example.expect
         got = (outcome.total, outcome.band_code, list(outcome.missing))
         wanted = (expect.total, expect.band, expect.missing)
