@@ -189,3 +189,29 @@ def test_fio2_is_21_to_100_percent(
     observation["code"] = {"coding": [{"system": factories.LOINC, "code": "3150-0"}]}
     answer = client.post("/fhir/Observation", json=observation)
     assert answer.status_code == status, answer.text
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "unit"),
+    [("59408-5", 140, "%"), ("8310-5", 101.2, "Cel"), ("8867-4", 80, "[degF]")],
+)
+def test_an_implausible_reading_already_stored_leaves_the_set_incomplete(
+    client: TestClient,
+    context: AppContext,
+    patient_id: str,
+    parameter: str,
+    value: float,
+    unit: str,
+) -> None:
+    readings = _full_set(patient_id)
+    (target,) = [r for r in readings if any(c["code"] == parameter for c in r["code"]["coding"])]
+    bad = copy.deepcopy(target)
+    bad["valueQuantity"] = {**bad["valueQuantity"], "value": value, "code": unit}
+    actor = Actor(kind=ActorKind.USER, display="test", scopes=frozenset({"user/*.cruds"}))
+    with context.uow.write() as tx:
+        fhir_interactions.create_in(tx, context, actor=actor, resource=bad, run_hooks=False)
+    for observation in readings:
+        if observation is not target:
+            assert client.post("/fhir/Observation", json=observation).status_code == 201
+    scores = client.get("/fhir/Observation", params={"patient": patient_id, "code": NEWS2_TOTAL})
+    assert scores.json()["total"] == 0

@@ -67,6 +67,25 @@ def check_vital_signs(resource: dict[str, Any]) -> None:
         raise WardCareError(Category.UNPROCESSABLE, issues)
 
 
+def usable(reading: Reading) -> bool:
+    """Whether a reading already in the record passes today's checks. One that does not (stored
+    before a check existed, or by a route that skipped it) is left out of NEWS2, so the set is
+    incomplete rather than scored from it or crashing the write that completes the set."""
+    if reading.parameter is Parameter.CONSCIOUSNESS:
+        return True  # fhir/vital_signs.readings yields only A, C, V, P or U
+    if reading.parameter is Parameter.AIR_OR_OXYGEN:
+        return not _oxygen_issues(reading, "oxygen flow", _OXYGEN_FLOW_UNIT)
+    if reading.unit not in expected_units(reading.parameter):
+        return False
+    if isinstance(reading.value, bool) or not isinstance(reading.value, int | float):
+        return False
+    try:
+        check_plausible(reading.parameter, reading.value)
+    except ImplausibleVitalSign:
+        return False
+    return True
+
+
 def _oxygen_issues(reading: Reading, name: str, unit: str) -> list[Issue]:
     """Oxygen flow 0-60 L/min, FiO2 21-100 % (domain/news2.py): wrong unit or out of range."""
     if reading.unit != unit:
