@@ -143,13 +143,23 @@ app.add_typer(templates_app, name="templates")
 
 
 @templates_app.command("check")
-def templates_check() -> None:
+def templates_check(
+    templates: Annotated[
+        Path | None,
+        typer.Option(
+            "--templates",
+            help="A folder holding assessments/ (and care_plans/) to check, such as a trust's "
+            "own; the shipped care_templates/ by default",
+        ),
+    ] = None,
+) -> None:
     """Validate every template and run its worked examples; exit 1 on any problem."""
     from wardcare import paths
     from wardcare.catalog.catalog import TemplateError, check_examples, load_catalog
 
     try:
-        catalog = load_catalog(paths.CARE_TEMPLATES)
+        # Examples are run below, so every failing one is listed rather than only the first.
+        catalog = load_catalog(templates or paths.CARE_TEMPLATES, run_examples=False)
     except TemplateError as exc:
         console.print(f"[red]Template error:[/red] {exc}")
         raise typer.Exit(1) from exc
