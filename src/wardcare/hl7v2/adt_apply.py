@@ -6,11 +6,18 @@ services/hl7_inbound.apply), so a message is applied whole or not at all.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from wardcare.domain.actor import Actor
 from wardcare.hl7v2 import adt_to_fhir as adt
-from wardcare.hl7v2.inbound_lookups import ensure_places, find_patient, new_patient_id
+from wardcare.hl7v2.inbound_lookups import (
+    ensure_places,
+    find_patient,
+    find_places,
+    new_patient_id,
+    open_encounters,
+)
 from wardcare.hl7v2.message_parsing import Header, ParsedMessage, Segment
 from wardcare.hl7v2.pid_to_patient import (
     MappingProblem,
@@ -31,6 +38,17 @@ def required(message: ParsedMessage, name: str) -> Segment:
     if segment is None:
         raise MappingProblem("100", f"The {name} segment is missing", name)
     return segment
+
+
+def event_time(message: ParsedMessage, header: Header, zone: str) -> str | None:
+    """When the event happened, which orders a patient's moves: EVN-6 Event Occurred, else
+    EVN-2 Recorded Date/Time (HL7 v2.5.1 3.4.1.6, 3.4.1.2), else MSH-7 (2.14.9.7)."""
+    evn = message.first("EVN")
+    return (
+        adt.event_time(evn.get(6) if evn else "", "EVN^1^6", zone)
+        or adt.event_time(evn.get(2) if evn else "", "EVN^1^2", zone)
+        or adt.event_time(header.message_time, "MSH^1^7", zone)
+    )
 
 
 def apply_adt(
@@ -56,10 +74,7 @@ def apply_adt(
     applied.patient = patient_ref
     if event in _PERSON_ONLY or event == "A40":
         return
-    evn = message.first("EVN")
-    when = adt.event_time(evn.get(2) if evn else "", "EVN^1^2", zone) or adt.event_time(
-        header.message_time, "MSH^1^7", zone
-    )
+    when = event_time(message, header, zone)
     pv1 = message.first("PV1")
     encounter_ref = None
     if pv1 is not None:
@@ -114,9 +129,30 @@ def _encounter(
         status = "in-progress" if event == "A01" else "arrived"
         if current and current.get("status") not in ("planned", "arrived", "in-progress"):
             status = current["status"]  # a late A01 after the discharge does not reopen it
-        updated = adt.admitted(
-            current, pv1=pv1, patient_ref=patient_ref, status=status, start=admit, bed_refs=beds
-        )
+        if current and adt.is_older(admit, current):
+            # A late admission (its bed older than a transfer already applied): its bed is
+            # history, the patient stays where the newer move put them.
+            updated = adt.as_history(
+                adt.admitted(
+                    current,
+                    pv1=pv1,
+                    patient_ref=patient_ref,
+                    status=status,
+                    start=None,
+                    bed_refs=[],
+                ),
+                when=admit,
+                bed_refs=beds,
+            )
+        else:
+            updated = adt.admitted(
+                current,
+                pv1=pv1,
+                patient_ref=patient_ref,
+                status=status,
+                start=admit,
+                bed_refs=beds,
+            )
     elif event == "A08":
         if current is None:
             return None  # an update of a visit WardCare never saw admitted: the Patient only
@@ -144,7 +180,7 @@ def _encounter(
                 start=admit,
                 bed_refs=[],
             )
-        updated = adt.transferred(current, when=when, bed_refs=beds)
+        updated = adt.moved(current, when=when, bed_refs=beds)
     elif event == "A03":
         if current is None:
             current = adt.admitted(
@@ -162,13 +198,64 @@ def _encounter(
         updated = adt.admission_cancelled(current, when=when)
     elif event == "A12":
         assert current is not None
-        updated = adt.transferred(current, when=when, bed_refs=beds)
+        updated = _transfer_cancelled(tx, ctx, current, pv1=pv1, when=when, bed_refs=beds)
     else:  # A13
         assert current is not None
-        updated = adt.discharge_cancelled(current, when=when, bed_refs=beds)
+        updated = _discharge_cancelled(
+            tx, ctx, current, patient_ref=patient_ref, when=when, bed_refs=beds
+        )
     updated["id"] = encounter_id
     hl7_inbound.save(tx, ctx, applied, actor=actor, resource=updated)
     return f"Encounter/{encounter_id}"
+
+
+def _transfer_cancelled(
+    tx: Transaction,
+    ctx: AppContext,
+    current: dict[str, Any],
+    *,
+    pv1: Segment,
+    when: str | None,
+    bed_refs: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """A12 (HL7 v2.5.1 3.3.12): PV1-3 is where the patient was before the cancelled transfer,
+    PV1-6 where that transfer took them. Only the latest transfer can be undone by moving the
+    patient back: when PV1-6 is not where the patient is now, or the cancel happened before
+    the latest move, the patient stays where they are."""
+    if current.get("status") in ("finished", "cancelled"):
+        return adt.transferred(current, when=when, bed_refs=bed_refs)
+    cancelled = adt.places(pv1, 6)
+    if cancelled:
+        refs = find_places(tx, ctx, cancelled)
+        if refs is None or [ref for ref, _ in refs] != adt.active_places(current):
+            return copy.deepcopy(current)
+    if adt.is_older(when, current):
+        return copy.deepcopy(current)
+    return adt.moved(current, when=when, bed_refs=bed_refs)
+
+
+def _discharge_cancelled(
+    tx: Transaction,
+    ctx: AppContext,
+    current: dict[str, Any],
+    *,
+    patient_ref: str,
+    when: str | None,
+    bed_refs: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """A13 (HL7 v2.5.1 3.3.13): the stay is in progress again, in PV1-3. Not when the patient
+    has since been admitted to a bed on another visit (the cancel arrived after a newer
+    admission): one patient never takes two beds, so the stay stays finished and the place is
+    kept as history up to that admission. A stay already in progress is left as it is."""
+    if current.get("status") != "finished":
+        return copy.deepcopy(current)
+    for other in open_encounters(tx, ctx, patient_ref):
+        if other["id"] == current.get("id") or not adt.active_places(other):
+            continue
+        active = [e for e in other["location"] if e["status"] == "active"]
+        since = active[0].get("period", {}).get("start")
+        return adt.as_history(current, when=when, bed_refs=bed_refs, until=since)
+    return adt.discharge_cancelled(current, when=when, bed_refs=bed_refs)
 
 
 def _merge(

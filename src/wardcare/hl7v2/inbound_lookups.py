@@ -9,6 +9,7 @@ import orjson
 
 from wardcare.domain import nhs_number
 from wardcare.domain.actor import Actor
+from wardcare.fhir.search_query import parse_search
 from wardcare.hl7v2.adt_to_fhir import Place, location_id, location_resource
 from wardcare.hl7v2.hl7_values import stable_id
 from wardcare.hl7v2.pid_to_patient import MRN_SYSTEM, PatientKeys
@@ -36,6 +37,36 @@ def new_patient_id(keys: PatientKeys) -> str:
     return stable_id("patient", keys.primary or "")
 
 
+def open_encounters(tx: Transaction, ctx: AppContext, patient_ref: str) -> list[dict[str, Any]]:
+    """The patient's Encounters in progress or arrived (for the rare events that must know
+    the patient's other stays: A13, A40), through the Encounter search's indexes."""
+    query = parse_search(
+        "Encounter",
+        [("subject", patient_ref), ("status", "in-progress,arrived")],
+        ctx.search_parameters,
+        default_count=50,
+        max_count=50,
+    )
+    query.total = "none"
+    return [orjson.loads(m.content) for m in tx.resources.search(query).matches if m.content]
+
+
+def find_places(
+    tx: Transaction, ctx: AppContext, places: list[Place]
+) -> list[tuple[str, str]] | None:
+    """The Location references of a PL field's places as `ensure_places` gives them, or None
+    when one is not on record (so it cannot be where the patient is)."""
+    ids: dict[str, str] = {}
+    for place in places:
+        found = hl7_inbound.find_one(
+            tx, ctx, "Location", [("identifier", f"{LOCATION_CODE}|{place.code}")]
+        )
+        if not found:
+            return None
+        ids[place.code] = found["id"]
+    return _chosen(places, ids)
+
+
 def ensure_places(
     tx: Transaction,
     ctx: AppContext,
@@ -58,6 +89,11 @@ def ensure_places(
         resource["id"] = location_id(place.code)
         stored = hl7_inbound.save(tx, ctx, applied, actor=actor, resource=resource)
         ids[place.code] = stored["id"]
+    return _chosen(places, ids)
+
+
+def _chosen(places: list[Place], ids: dict[str, str]) -> list[tuple[str, str]]:
+    """The ward and the bed (the bay when no bed is given): the Encounter's active entries."""
     if not places:
         return []
     chosen = [places[0]] + ([places[-1]] if len(places) > 1 else [])
