@@ -16,7 +16,9 @@ from wardcare.hl7v2.inbound_lookups import (
     find_patient,
     find_places,
     new_patient_id,
+    of_patient,
     open_encounters,
+    survivor_of,
 )
 from wardcare.hl7v2.message_parsing import Header, ParsedMessage, Segment
 from wardcare.hl7v2.pid_to_patient import (
@@ -64,17 +66,28 @@ def apply_adt(
     zone = ctx.settings.local_timezone
     pid = required(message, "PID")
     keys = patient_keys(pid)
-    existing = find_patient(tx, ctx, keys)
-    patient = patient_resource(pid, keys, existing)
-    patient["id"] = existing["id"] if existing else new_patient_id(keys)
+    named = find_patient(tx, ctx, keys, follow=False)
+    existing = survivor_of(tx, named) if named else None
+    if named is not None and existing is not None and existing["id"] != named["id"]:
+        # PID names a record retired by a merge: the message applies to the survivor, whose
+        # own identifiers and details are not replaced by the retired record's.
+        patient = copy.deepcopy(existing)
+    else:
+        patient = patient_resource(pid, keys, existing)
+        patient["id"] = existing["id"] if existing else new_patient_id(keys)
+    when = event_time(message, header, zone)
+    retired = None
     if event == "A40":
-        _merge(tx, ctx, applied, actor=actor, message=message, survivor=patient)
+        retired = _merge(tx, ctx, applied, actor=actor, message=message, survivor=patient)
     patient = hl7_inbound.save(tx, ctx, applied, actor=actor, resource=patient)
     patient_ref = f"Patient/{patient['id']}"
     applied.patient = patient_ref
+    if retired is not None:
+        _move_to_survivor(
+            tx, ctx, applied, actor=actor, retired=retired, survivor_ref=patient_ref, when=when
+        )
     if event in _PERSON_ONLY or event == "A40":
         return
-    when = event_time(message, header, zone)
     pv1 = message.first("PV1")
     encounter_ref = None
     if pv1 is not None:
@@ -266,16 +279,20 @@ def _merge(
     actor: Actor,
     message: ParsedMessage,
     survivor: dict[str, Any],
-) -> None:
-    """A40: the non-surviving record stays, inactive and `replaced-by` the survivor, which
-    `replaces` it (FHIR R4 Patient.link), so its data stay reachable from the survivor."""
+) -> dict[str, Any] | None:
+    """A40 (HL7 v2.5.1 3.3.40; PID is the survivor, MRG-1 the non-surviving patient): the
+    non-surviving record stays, inactive and `replaced-by` the survivor, which `replaces` it
+    (FHIR R4 Patient.link), so its data stay reachable from the survivor. The survivor is the
+    end of PID's `replaced-by` chain (find_patient follows it): merging into a patient that
+    was itself merged links to the record in use. Returns the retired record (None when
+    MRG-1 names the survivor itself)."""
     mrg = required(message, "MRG")
     prior_keys = identifier_keys(mrg, 1, where="MRG")
-    prior = find_patient(tx, ctx, prior_keys) if prior_keys.primary else None
+    prior = find_patient(tx, ctx, prior_keys, follow=False) if prior_keys.primary else None
     if prior is None:
         raise MappingProblem("204", "MRG-1 names no patient WardCare knows", "MRG^1^1")
     if prior["id"] == survivor["id"]:
-        return
+        return None
     links = [
         lk
         for lk in survivor.get("link", ())
@@ -290,3 +307,38 @@ def _merge(
         {"other": {"reference": f"Patient/{survivor['id']}"}, "type": "replaced-by"}
     ]
     hl7_inbound.save(tx, ctx, applied, actor=actor, resource=retired)
+    return retired
+
+
+def _move_to_survivor(
+    tx: Transaction,
+    ctx: AppContext,
+    applied: hl7_inbound.Applied,
+    *,
+    actor: Actor,
+    retired: dict[str, Any],
+    survivor_ref: str,
+    when: str | None,
+) -> None:
+    """What a nurse must see about the person follows them to the survivor, as new versions
+    (the retired record's versions stay in history):
+    - allergies and diagnoses (a nurse reading the survivor must see the allergies: hazard
+      HL7-I11);
+    - the retired record's stay in a bed: moved to the survivor when the survivor has none,
+      else finished at the merge, so one person never holds two beds (hazard HL7-I12)."""
+    retired_ref = f"Patient/{retired['id']}"
+    for resource_type, param, field in (
+        ("AllergyIntolerance", "patient", "patient"),
+        ("Condition", "subject", "subject"),
+    ):
+        for resource in of_patient(tx, ctx, resource_type, param, retired_ref):
+            resource[field] = {"reference": survivor_ref}
+            hl7_inbound.save(tx, ctx, applied, actor=actor, resource=resource)
+    in_bed = any(adt.active_places(e) for e in open_encounters(tx, ctx, survivor_ref))
+    for encounter in open_encounters(tx, ctx, retired_ref):
+        if in_bed:
+            updated = adt.discharged(encounter, when=when)
+        else:
+            updated = {**encounter, "subject": {"reference": survivor_ref}}
+            in_bed = bool(adt.active_places(encounter))
+        hl7_inbound.save(tx, ctx, applied, actor=actor, resource=updated)

@@ -20,21 +20,71 @@ from wardcare.storage.unit_of_work import Transaction
 LOCATION_CODE = "http://wardcare.org/fhir/Id/location-code"
 
 
-def find_patient(tx: Transaction, ctx: AppContext, keys: PatientKeys) -> dict[str, Any] | None:
+def find_patient(
+    tx: Transaction, ctx: AppContext, keys: PatientKeys, *, follow: bool = True
+) -> dict[str, Any] | None:
     """Matched by NHS number, else by a local hospital number (issue 5): the search
-    `Patient?identifier=system|value`, through the store's fixed statement (every message)."""
+    `Patient?identifier=system|value`, through the store's fixed statement (every message).
+    With `follow`, a record retired by a merge gives the patient that replaced it."""
     wanted = [(nhs_number.SYSTEM, keys.nhs_number)] if keys.nhs_number else []
     wanted += [(MRN_SYSTEM, mrn) for mrn in keys.mrns]
     for system, value in wanted:
         found = tx.resources.with_token("Patient", param="identifier", system=system, code=value)
         if found and found[0].content:
             patient: dict[str, Any] = orjson.loads(found[0].content)
-            return patient
+            return survivor_of(tx, patient) if follow else patient
     return None
+
+
+def replaced_by(patient: dict[str, Any]) -> str | None:
+    """The id of the patient that replaced a record retired by a merge (FHIR R4 Patient.link
+    `replaced-by`), or None for a record in use."""
+    if patient.get("active") is not False:
+        return None
+    for link in patient.get("link", ()):
+        reference = link.get("other", {}).get("reference", "")
+        if link.get("type") == "replaced-by" and reference.startswith("Patient/"):
+            return str(reference[len("Patient/") :])
+    return None
+
+
+def survivor_of(tx: Transaction, patient: dict[str, Any]) -> dict[str, Any]:
+    """The end of the `replaced-by` chain (a merge into a patient that was itself merged):
+    messages, data and further merges go to the record in use. Only retired records are
+    followed (one read per link), so an ordinary message pays nothing; a cycle stops."""
+    seen = {patient["id"]}
+    while (next_id := replaced_by(patient)) is not None and next_id not in seen:
+        following = hl7_inbound.read_current(tx, "Patient", next_id)
+        if following is None:
+            break
+        seen.add(next_id)
+        patient = following
+    return patient
 
 
 def new_patient_id(keys: PatientKeys) -> str:
     return stable_id("patient", keys.primary or "")
+
+
+def of_patient(
+    tx: Transaction, ctx: AppContext, resource_type: str, param: str, patient_ref: str
+) -> list[dict[str, Any]]:
+    """Every current resource of one type naming the patient (A40 only: a merge moves the
+    retired record's allergies and diagnoses), page by page."""
+    found: list[dict[str, Any]] = []
+    while True:
+        query = parse_search(
+            resource_type,
+            [(param, patient_ref), ("_count", "500"), ("_offset", str(len(found)))],
+            ctx.search_parameters,
+            default_count=500,
+            max_count=500,
+        )
+        query.total = "none"
+        page = [orjson.loads(m.content) for m in tx.resources.search(query).matches if m.content]
+        found += page
+        if len(page) < 500:
+            return found
 
 
 def open_encounters(tx: Transaction, ctx: AppContext, patient_ref: str) -> list[dict[str, Any]]:
