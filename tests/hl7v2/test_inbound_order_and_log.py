@@ -15,7 +15,7 @@ from tests.hl7v2.inbound_support import SAMPLES, ack_fields, current, sample
 from tests.hl7v2.mllp_support import running_listener
 from tests.hl7v2.test_inbound_samples import original_mode
 from wardcare.hl7v2.inbound_handler import InboundHandler
-from wardcare.hl7v2.mllp_listener import _PatientQueues
+from wardcare.hl7v2.inbound_ordering import PatientQueues
 from wardcare.services.context import AppContext
 
 WARDCARE = [sys.executable, "-m", "wardcare"]
@@ -23,12 +23,12 @@ WARDCARE = [sys.executable, "-m", "wardcare"]
 
 def test_one_patients_messages_run_in_arrival_order_and_others_are_not_held_up() -> None:
     async def scenario() -> list[str]:
-        queues = _PatientQueues()
+        queues = PatientQueues()
         order: list[str] = []
         release = asyncio.Event()
 
         async def message(key: str, name: str, wait: bool = False) -> None:
-            async with queues.hold(key):
+            async with queues.hold([key]):
                 order.append(f"start {name}")
                 if wait:
                     await release.wait()

@@ -62,6 +62,34 @@ def survivor_of(tx: Transaction, patient: dict[str, Any]) -> dict[str, Any]:
     return patient
 
 
+def _keys_of(patient: dict[str, Any]) -> list[str]:
+    keys = []
+    for identifier in patient.get("identifier", ()):
+        if identifier.get("system") == nhs_number.SYSTEM:
+            keys.append(f"nhs:{identifier.get('value')}")
+        elif identifier.get("system") == MRN_SYSTEM:
+            keys.append(f"mrn:{identifier.get('value')}")
+    return keys
+
+
+def identifier_groups(ctx: AppContext, keys: list[str]) -> list[list[str]]:
+    """For the patients on record that these identifier keys (`nhs:..`, `mrn:..`) name: each
+    one's identifier keys with those of the survivor of a merge (the message ordering's
+    look-up for identifiers it has not seen yet; inbound_ordering)."""
+    groups: list[list[str]] = []
+    with ctx.uow.read() as tx:
+        for key in keys:
+            kind, _, value = key.partition(":")
+            system = nhs_number.SYSTEM if kind == "nhs" else MRN_SYSTEM
+            for row in tx.resources.with_token(
+                "Patient", param="identifier", system=system, code=value, limit=10
+            ):
+                if row.content:
+                    patient: dict[str, Any] = orjson.loads(row.content)
+                    groups.append(_keys_of(patient) + _keys_of(survivor_of(tx, patient)))
+    return groups
+
+
 def new_patient_id(keys: PatientKeys) -> str:
     return stable_id("patient", keys.primary or "")
 
