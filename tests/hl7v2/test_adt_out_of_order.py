@@ -179,3 +179,14 @@ def test_a_resent_discharge_cancel_does_not_duplicate_the_bed(context: AppContex
     encounter = _only_encounter(context)
     assert encounter["status"] == "in-progress"
     assert _active(context, encounter) == ["WARD7", "WARD7/BAY2/BED5"]
+
+
+def test_a_cancel_naming_only_the_ward_of_the_current_bed_returns_the_patient(
+    context: AppContext,
+) -> None:
+    handler = InboundHandler(context)
+    send(handler, adt("A01", "M1", recorded="20261122083000"))
+    send(handler, adt("A02", "M2", recorded="20261122145500", bed=WARD9))
+    cancel = adt("A12", "M3", recorded="20261122150000", prior_bed="WARD9")
+    assert send(handler, cancel) == "AA"
+    assert _active(context, _only_encounter(context)) == ["WARD7", "WARD7/BAY2/BED5"]

@@ -240,7 +240,7 @@ def _transfer_cancelled(
     cancelled = adt.places(pv1, 6)
     if cancelled:
         refs = find_places(tx, ctx, cancelled)
-        if refs is None or [ref for ref, _ in refs] != adt.active_places(current):
+        if refs is None or not {ref for ref, _ in refs} <= set(adt.active_places(current)):
             return copy.deepcopy(current)
     if adt.is_older(when, current):
         return copy.deepcopy(current)

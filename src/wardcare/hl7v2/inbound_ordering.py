@@ -26,7 +26,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from wardcare.hl7v2.message_parsing import ParsedMessage
-from wardcare.hl7v2.pid_to_patient import MappingProblem, PatientKeys, identifier_keys
+from wardcare.hl7v2.pid_to_patient import PatientKeys, identifier_keys
 
 Lookup = Callable[[list[str]], list[list[str]]]
 """Identifier keys -> for each patient on record that one of them names, all its keys."""
@@ -46,10 +46,9 @@ def message_identifiers(message: ParsedMessage) -> list[str]:
         segment = message.first(name)
         if segment is None:
             continue
-        try:
-            found += identifiers_of(identifier_keys(segment, field, where=name))
-        except MappingProblem:
-            continue  # an invalid NHS number: the message will be refused (AE) anyway
+        # Unchecked: a message with an invalid NHS number is refused (AE) when applied, and
+        # is still ordered with the patient's other messages by its other identifiers.
+        found += identifiers_of(identifier_keys(segment, field, where=name, check=False))
     return found
 
 
