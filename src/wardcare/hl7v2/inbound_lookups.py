@@ -77,8 +77,11 @@ def identifier_groups(ctx: AppContext, keys: list[str]) -> list[list[str]]:
     one's identifier keys with those of the survivor of a merge (the message ordering's
     look-up for identifiers it has not seen yet; inbound_ordering)."""
     groups: list[list[str]] = []
+    covered: set[str] = set()
     with ctx.uow.read() as tx:
         for key in keys:
+            if key in covered:
+                continue  # on the record of a patient already found
             kind, _, value = key.partition(":")
             system = nhs_number.SYSTEM if kind == "nhs" else MRN_SYSTEM
             for row in tx.resources.with_token(
@@ -87,6 +90,7 @@ def identifier_groups(ctx: AppContext, keys: list[str]) -> list[list[str]]:
                 if row.content:
                     patient: dict[str, Any] = orjson.loads(row.content)
                     groups.append(_keys_of(patient) + _keys_of(survivor_of(tx, patient)))
+                    covered.update(groups[-1])
     return groups
 
 
