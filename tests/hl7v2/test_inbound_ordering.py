@@ -99,3 +99,19 @@ def test_queues_keep_arrival_order_across_different_keys() -> None:
         "start by MRN",
         "end by MRN",
     ]
+
+
+def test_a_failed_look_up_orders_by_the_messages_identifiers_and_is_tried_again() -> None:
+    groups = PatientGroups()
+    calls: list[list[str]] = []
+
+    def failing(keys: list[str]) -> list[list[str]]:
+        calls.append(keys)
+        raise OSError("database unavailable")
+
+    assert groups.ordering_keys(["nhs:9434765919"], failing) == ("nhs:9434765919",)
+    assert groups.ordering_keys(["nhs:9434765919"], lambda k: [[*k, "mrn:RR100001"]]) == (
+        "mrn:RR100001",
+        "nhs:9434765919",
+    )
+    assert calls == [["nhs:9434765919"]]

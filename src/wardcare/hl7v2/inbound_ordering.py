@@ -68,7 +68,11 @@ class PatientGroups:
             return ()
         with self._guard:
             unknown = [k for k in identifiers if k not in self._group]
-        learnt = lookup(unknown) if unknown and lookup else []
+        try:
+            learnt = lookup(unknown) if unknown and lookup else []
+        except Exception:  # the database is unavailable: the message will be answered AR 207
+            with self._guard:
+                return tuple(sorted({*identifiers, *(self._name(k) for k in identifiers)}))
         with self._guard:
             if len(self._group) > self._limit:
                 self._group.clear()
