@@ -13,38 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from wardcare.hl7v2.inbound_handler import InboundHandler
+from wardcare.hl7v2.inbound_ordering import PatientQueues
 from wardcare.hl7v2.mllp_framing import DEFAULT_MAX_FRAME_SIZE, MllpFrameDecoder, encode_frame
 
 log = logging.getLogger("wardcare.hl7v2")
 
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
-
-
-class _PatientQueues:
-    """asyncio locks are FIFO: waiting messages for one patient run in arrival order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str | None) -> AsyncIterator[None]:
-        if key is None:
-            yield
-            return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 class MllpListener:
@@ -63,7 +39,7 @@ class MllpListener:
         self.max_frame_size = max_frame_size
         self.idle_timeout = idle_timeout
         self._server: asyncio.Server | None = None
-        self._queues = _PatientQueues()
+        self._queues = PatientQueues()  # every identifier of the patient (inbound_ordering)
         self._connections: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -104,8 +80,8 @@ class MllpListener:
                     if frame.oversize:
                         acks = self.handler.too_large(frame.payload, self.max_frame_size)
                     else:
-                        key = self.handler.ordering_key(frame.payload)
-                        async with self._queues.hold(key):
+                        keys = self.handler.ordering_keys(frame.payload)
+                        async with self._queues.hold(keys):
                             acks = await asyncio.to_thread(self.handler.handle, frame.payload)
                     for ack in acks:
                         writer.write(encode_frame(ack))
