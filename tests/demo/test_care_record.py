@@ -184,12 +184,18 @@ def test_escalations_are_answered_except_one_or_two_per_ward_where_news2_is_high
     with ctx.uow.read() as tx:
         shown = open_escalations(tx, ctx, ids)
         news2 = latest_news2(tx, ids, count=1)
+    deteriorating_plans = {
+        _patient(p, "subject")
+        for p in _all(ctx, "CarePlan")
+        if p["status"] == "active" and plan_template_id(p) == "deteriorating-patient"
+    }
     per_ward: Counter[str] = Counter()
     for admission in demo.hospital.admitted:
         pid = admission.patient["id"]
         if shown[pid]:
             per_ward[ward_code_of(demo.hospital, admission)] += len(shown[pid])
             assert news2[pid][-1].total >= 5
+            assert f"Patient/{pid}" in deteriorating_plans  # the nurse adopted NEWS2's proposal
     assert set(per_ward) == {"WARD7", "WARD9"}
     assert all(1 <= n <= 2 for n in per_ward.values()), per_ward
     completed = [t for t in escalations if t["status"] == "completed"]

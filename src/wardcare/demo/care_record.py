@@ -1,12 +1,12 @@
 """What the ward's nurses did for each patient of the synthetic hospital: a care record to replay.
 
 Pure decisions (no database): for each admitted patient, the admission risk assessments a nurse
-recorded (pressure ulcer risk screen and pain within hours of admission, the NICE NG249
-multifactorial falls assessment for patients 65 and over or 50 and over with a risk factor,
-'MUST' within a day; weekly rescreens for long stays, an occasional one missed; pain rescored
-through the stay), their answers, and how the ward works the care plans those results propose:
-which proposals a nurse adopts and when, how far behind the care rounds are, and how often an
-intervention is not done. `care_rounds.py` replays these through the services.
+recorded (pain, the pressure ulcer risk screen and the NICE NG249 multifactorial falls
+assessment within hours of admission, 'MUST' within a day; weekly rescreens, daily while at high
+pressure ulcer risk, an occasional one missed; pain rescored as its band asks), their answers,
+and how the ward works the care plans those results propose: which proposals a nurse adopts and
+when, how far behind the care rounds are, and how often an intervention is not done.
+`care_rounds.py` replays these through the services.
 
 Answers follow the patient: age, the admitting problem and long-term conditions (dementia means
 cognitive impairment, a fall or fractured neck of femur a falls history and pain, a stroke lost
@@ -106,7 +106,7 @@ def _profile(admission: AdmittedPatient, now: datetime, rng: random.Random) -> _
         str(c["code"]["coding"][0]["code"]) for c in admission.conditions if c.get("code")
     )
     age = _age(admission.patient, now.date())
-    frailty = rng.betavariate(2, 3) + max(0, age - 70) / 60
+    frailty = rng.betavariate(2, 4) + max(0, age - 75) / 80
     if DEMENTIA in codes or FRACTURED_NOF in codes or STROKE in codes:
         frailty += 0.25
     return _Profile(age, admission.patient["gender"] == "female", min(frailty, 1.0), codes)
@@ -161,7 +161,7 @@ def pressure_answers(
         rng,
         [
             ("intact", 1.0),
-            ("blanching-redness", 0.1 + 0.3 * frail),
+            ("blanching-redness", 0.05 + 0.25 * frail),
             ("non-blanching-redness", 0.08 * frail),
             ("broken-skin", 0.04 * frail),
         ],
@@ -187,17 +187,11 @@ def pressure_answers(
         or DELIRIUM in profile.codes
         or rng.random() < 0.1 * frail,
         "moisture": _pick(
-            rng, [("none", 1.0), ("occasional", 0.15 + 0.35 * frail), ("frequent", 0.15 * frail)]
+            rng, [("none", 1.0), ("occasional", 0.1 + 0.3 * frail), ("frequent", 0.1 * frail)]
         ),
         "nutrition": nutrition,
         "medical-device": on_oxygen or rng.random() < 0.1,
     }
-
-
-def falls_assessed(profile: _Profile) -> bool:
-    """NICE NG249's inpatient population: 65 and over, or 50-64 with a risk factor."""
-    risky = bool(profile.codes & {FALL, FRACTURED_NOF, STROKE, SYNCOPE, DEMENTIA, DELIRIUM})
-    return profile.age >= 65 or (profile.age >= 50 and (risky or profile.frailty > 0.5))
 
 
 def falls_answers(profile: _Profile, rng: random.Random) -> dict[str, Answer]:
@@ -269,67 +263,93 @@ def _minutes(rng: random.Random, low: int, high: int) -> timedelta:
     return timedelta(minutes=rng.randint(low, high))
 
 
+_PRESSURE_POINTS: dict[str, dict[Answer, int]] = {
+    "pressure-ulcer-history": {"none": 0, "previous": 2, "current": 4},
+    "skin-inspection": {
+        "intact": 0,
+        "blanching-redness": 2,
+        "non-blanching-redness": 4,
+        "broken-skin": 4,
+    },
+    "mobility": {"independent": 0, "limited": 2, "unable": 4},
+    "sensory-impairment": {True: 2, False: 0},
+    "cognitive-impairment": {True: 2, False: 0},
+    "moisture": {"none": 0, "occasional": 1, "frequent": 2},
+    "nutrition": {"low": 0, "medium": 1, "high": 2, "not-screened": 1},
+    "medical-device": {True: 1, False: 0},
+}
+
+
+def pressure_band(answers: dict[str, Answer]) -> str:
+    """The band of the pressure ulcer risk screen (the server scores it again): 0-1 low, 2-3 at
+    risk, 4 or more high."""
+    total = sum(_PRESSURE_POINTS[k][v] for k, v in answers.items())
+    return "low" if total <= 1 else "at-risk" if total <= 3 else "high"
+
+
+def _pain_gap(score: int, rng: random.Random) -> timedelta:
+    """When the nurse scores pain again: 12-hourly with none, within 4 hours when mild, within
+    an hour when moderate or severe (the template's rechecks); now and then late."""
+    if score == 0:
+        gap = _minutes(rng, 540, 720)
+    elif score <= 3:
+        gap = _minutes(rng, 180, 240)
+    else:
+        gap = _minutes(rng, 40, 60)
+    return gap * 1.6 if rng.random() < 0.12 else gap
+
+
 def _assessments(
     admission: AdmittedPatient, profile: _Profile, now: datetime, rng: random.Random
 ) -> list[PlannedAssessment]:
     admitted = admitted_at(admission)
     on_oxygen = COPD in profile.codes or admission.deteriorating
     found: list[PlannedAssessment] = []
-    pain_at = admitted + _minutes(rng, 20, 90)
-    found.append(
-        PlannedAssessment("pain-score", pain_at, pain_answers(profile, rng, on_admission=True))
-    )
-    pressure_at = admitted + _minutes(rng, 60, 330)
-    found.append(
-        PlannedAssessment(
-            "pressure-ulcer-risk",
-            pressure_at,
-            pressure_answers(profile, rng, nutrition="not-screened", on_oxygen=on_oxygen),
-        )
-    )
-    if falls_assessed(profile):
-        found.append(
-            PlannedAssessment(
-                "falls-multifactorial",
-                admitted + _minutes(rng, 90, 340),
-                falls_answers(profile, rng),
-            )
-        )
+
+    def add(template: str, at: datetime, answers: dict[str, Answer]) -> None:
+        if at < now:
+            found.append(PlannedAssessment(template, at, answers))
+
+    # Pain on admission, then again as its score asks (reassessed sooner after analgesia).
+    when = admitted + _minutes(rng, 20, 90)
+    answers = pain_answers(profile, rng, on_admission=True)
+    add("pain-score", when, answers)
+    if when < now - timedelta(hours=24):  # only the last day is replayed in detail
+        when = now - timedelta(hours=24) + _minutes(rng, 0, 240)
+        answers = pain_answers(profile, rng, on_admission=False)
+        add("pain-score", when, answers)
+    while True:
+        when += _pain_gap(int(answers["pain-score"]), rng)
+        if when >= now:
+            break
+        answers = pain_answers(profile, rng, on_admission=False)
+        add("pain-score", when, answers)
+
+    # Pressure ulcer risk within 6 hours, then weekly, or daily while at high risk (the band's
+    # recheck); now and then a rescreen is missed, and the due list shows it.
     must = must_answers(profile, rng)
-    found.append(PlannedAssessment("must", admitted + _minutes(rng, 180, 1380), must))
-    # Weekly rescreens for a long stay; now and then one is missed (the due list shows it).
-    week = timedelta(days=7)
-    rescreen = admitted + week
-    while rescreen + timedelta(hours=4) < now:
-        if rng.random() < 0.85:
-            at = rescreen + _minutes(rng, -240, 240)
-            found.append(
-                PlannedAssessment(
-                    "pressure-ulcer-risk",
-                    at,
-                    pressure_answers(profile, rng, nutrition=must_band(must), on_oxygen=on_oxygen),
-                )
-            )
-            must = {**must_answers(profile, rng), "height": must["height"]}
-            found.append(PlannedAssessment("must", at + _minutes(rng, 10, 120), must))
-            if falls_assessed(profile):
-                found.append(
-                    PlannedAssessment(
-                        "falls-multifactorial",
-                        at + _minutes(rng, 5, 60),
-                        falls_answers(profile, rng),
-                    )
-                )
-        rescreen += week
-    # Pain rescored through the last day and a half, about every 8-12 hours (12-hourly is the
-    # template's schedule): the latest may be overdue.
-    when = max(pain_at, now - timedelta(hours=36)) + _minutes(rng, 240, 720)
-    while when < now - timedelta(minutes=30):
-        found.append(
-            PlannedAssessment("pain-score", when, pain_answers(profile, rng, on_admission=False))
-        )
-        when += _minutes(rng, 480, 780)
-    return sorted((a for a in found if a.at < now), key=lambda a: a.at)
+    when = admitted + _minutes(rng, 60, 330)
+    nutrition = "not-screened"
+    first = True
+    while when < now:
+        answers = pressure_answers(profile, rng, nutrition=nutrition, on_oxygen=on_oxygen)
+        if rng.random() < 0.9 or first:
+            first = False
+            add("pressure-ulcer-risk", when, answers)
+        step = timedelta(days=1) if pressure_band(answers) == "high" else timedelta(days=7)
+        when += step + _minutes(rng, -120, 120)
+        nutrition = must_band(must)
+
+    # Falls (WardCare schedules it within 6 hours for every inpatient) and 'MUST' within a day,
+    # then weekly.
+    when = admitted + _minutes(rng, 90, 340)
+    while when < now:
+        if rng.random() < 0.9 or when < admitted + timedelta(days=1):
+            add("falls-multifactorial", when, falls_answers(profile, rng))
+            add("must", when + _minutes(rng, 90, 1040), must)
+        must = {**must_answers(profile, rng), "height": must["height"]}
+        when += timedelta(days=7) + _minutes(rng, -240, 240)
+    return sorted(found, key=lambda a: a.at)
 
 
 def plan_care_record(
@@ -356,7 +376,7 @@ def plan_care_record(
             if rng.random() < 0.65
         }
         behind = rng.random() < 0.25  # a busy bay: the last rounds not yet documented
-        rounds_until = now - (_minutes(rng, 150, 300) if behind else _minutes(rng, 20, 70))
+        rounds_until = now - (_minutes(rng, 150, 300) if behind else _minutes(rng, 10, 45))
         planned.append(
             PatientCare(
                 admission=admission,

@@ -9,8 +9,9 @@ not done with a reason; some left undocumented), stopping an hour or a few hours
 the latest work is due or overdue. The clock each service sees is set to the moment the nurse
 acted, so due times, Provenance and `meta.lastUpdated` tell the ward's story in order. Last, the
 nurse in charge completes the escalations the team has answered (with the real clock: the Task
-says when the response happened), leaving open the newest escalation of one or two patients per
-ward whose NEWS2 is high now.
+says when the response happened), leaving open the newest NEWS2 escalation of one or two
+patients per ward whose NEWS2 is high now, whose nurse adopts the deteriorating-patient plan
+NEWS2 proposed.
 
 Every call is audited as a request would be (an AuditEvent per service call, recorded at the real
 time of loading), and every write has its Provenance from the service that made it.
@@ -335,8 +336,9 @@ def _answer_escalations(
     rng: random.Random,
     totals: CareRecordTotals,
 ) -> None:
-    """The nurse in charge completes every escalation but the newest one of the (at most)
-    `OPEN_ESCALATIONS_PER_WARD` patients per ward whose latest NEWS2 is highest (5 or more)."""
+    """The nurse in charge completes every escalation but the newest NEWS2 escalation of the (at
+    most) `OPEN_ESCALATIONS_PER_WARD` patients per ward whose latest NEWS2 is highest (5 or
+    more)."""
     ids = [p.admission.patient["id"] for p in care]
     with ctx.uow.read() as tx:
         news2 = latest_news2(tx, ids, count=1)
@@ -360,7 +362,7 @@ def _answer_escalations(
         high = sorted((s for s in scored if s[0] >= HIGH_NEWS2), reverse=True)
         for _total, patient_ref in high[:OPEN_ESCALATIONS_PER_WARD]:
             newest = max(
-                (t for t in tasks if t["for"]["reference"] == patient_ref),
+                (t for t in tasks if t["for"]["reference"] == patient_ref and _is_news2(t)),
                 key=lambda t: str(t.get("authoredOn", "")),
                 default=None,
             )
@@ -411,6 +413,45 @@ def _answer_escalations(
             ),
         )
         totals.escalations_completed += 1
+    # The patients still escalated: their nurse adopts the deteriorating-patient plan NEWS2
+    # proposed, now (escalate, sepsis screen, hourly fluid balance...).
+    encounter_of = {p.patient_ref: p.encounter_ref for p in care}
+    for task in (t for t in tasks if t["id"] in keep):
+        patient_ref = task["for"]["reference"]
+        nurse = _on_shift(nurses[ward_of[patient_ref]], 0, ctx.clock.now())
+        try:
+            applied = trail.call(
+                nurse,
+                "operation",
+                "POST /fhir/PlanDefinition/deteriorating-patient/$apply",
+                partial(
+                    apply_plan,
+                    ctx,
+                    actor=nurse,
+                    plan_definition_id="deteriorating-patient",
+                    subject=patient_ref,
+                    encounter=encounter_of[patient_ref],
+                ),
+            )
+        except errors.WardCareError as exc:
+            if exc.category != errors.Category.CONFLICT:
+                raise
+            continue
+        plan = applied.care_plan
+        trail.call(
+            nurse,
+            "update",
+            f"PUT /fhir/CarePlan/{plan.id}",
+            partial(activate_plan, ctx, actor=nurse, care_plan_id=plan.id, version=plan.version_id),
+        )
+        totals.plans_adopted += 1
+
+
+def _is_news2(task: dict[str, Any]) -> bool:
+    return any(
+        c.get("system") == codes.TASK_TYPE and c.get("code") == codes.NEWS2_ESCALATION
+        for c in task.get("code", {}).get("coding", ())
+    )
 
 
 def _micros(value: Any) -> int | None:
