@@ -96,7 +96,9 @@ class _Audit:
             raise
         finally:
             audit.end_note(token)
-            self.trail.record(audit.Access(subtype, status, actor, query=query), note)
+            # Named as the loader's, with the request a nurse's client would have made.
+            what = f"wardcare demo (care record): {query}"
+            self.trail.record(audit.Access(subtype, status, actor, query=what), note)
 
 
 def nurse_actor(practitioner: dict[str, Any]) -> Actor:
