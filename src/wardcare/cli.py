@@ -110,25 +110,46 @@ def demo(
     http_port: PortOpt = None,
     database: DbOpt = None,
     load_only: Annotated[bool, typer.Option("--load-only", help="Stop after loading")] = False,
+    care_record: Annotated[
+        bool,
+        typer.Option(
+            "--care-record/--no-care-record",
+            help="Load the ward's care record too (assessments, care plans, documented care)",
+        ),
+    ] = True,
 ) -> None:
     """Migrate, load a synthetic hospital if the database is empty, and serve."""
     from wardcare.bootstrap import build_context
-    from wardcare.demo.loader import hospital_is_loaded, load_hospital
-    from wardcare.demo.synthetic_hospital import HospitalSpec, build_hospital
+    from wardcare.demo.loader import load_demo
 
     # The demo runs WardCare's DEV ONLY authorisation server, so a newcomer can launch it.
     settings = _settings(host=host, http_port=http_port, database_url=database, dev_mode=True)
     migrate(settings.database_url)
     context = build_context(settings)
-    if hospital_is_loaded(context):
+    with Progress(console=console) as progress:
+        bars: dict[str, Any] = {}
+        titles = {
+            "hospital": "Loading the synthetic hospital",
+            "care": "Replaying the ward's care record",
+        }
+
+        def advance(what: str, total: int, n: int) -> None:
+            if what not in bars:
+                bars[what] = progress.add_task(titles[what], total=total)
+            progress.advance(bars[what], n)
+
+        loaded = load_demo(
+            context, now=datetime.now(UTC), care_record=care_record, progress=advance
+        )
+    if loaded is None:
         console.print("Demo hospital already loaded.")
-    else:
-        hospital = build_hospital(HospitalSpec(), now=datetime.now(UTC))
-        with Progress(console=console) as progress:
-            task = progress.add_task(
-                "Loading the synthetic hospital", total=hospital.resource_count()
-            )
-            load_hospital(context, hospital, progress=lambda n: progress.advance(task, n))
+    elif loaded.care_record is not None:
+        t = loaded.care_record
+        console.print(
+            f"Care record: {t.assessments} assessments, {t.plans_adopted} care plans adopted, "
+            f"{t.documented} interventions documented ({t.not_done} not done), "
+            f"{t.escalations_open} escalations open, {t.escalations_completed} answered."
+        )
     from wardcare.devauth import users
 
     for demo_user in users.USERS.values():  # who the demo login offers, as Practitioners
