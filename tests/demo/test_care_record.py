@@ -25,9 +25,9 @@ from wardcare.domain.schedule import DueState
 from wardcare.fhir.care_planning import is_intervention, is_occurrence, plan_template_id
 from wardcare.services.context import AppContext
 from wardcare.services.due_list import ward_due
+from wardcare.services.escalation import is_escalation
 from wardcare.services.patient_summaries import (
     answers_by_link_id,
-    is_escalation,
     latest_news2,
     open_escalations,
 )

@@ -30,6 +30,16 @@ OPEN_STATUSES = frozenset({"requested", "received", "accepted", "ready", "in-pro
 ASSESSMENT_ESCALATION = "assessment-escalation"
 
 
+def is_escalation(task: dict[str, Any]) -> bool:
+    """An escalation Task (coded in WardCare's task types as `news2-escalation`,
+    `assessment-escalation` or any later `...-escalation`), as against a care plan's
+    intervention Tasks or another system's Tasks for the same patient."""
+    return any(
+        c.get("system") == codes.TASK_TYPE and str(c.get("code", "")).endswith("-escalation")
+        for c in (task.get("code") or {}).get("coding", ())
+    )
+
+
 def task_code(loaded: LoadedTemplate) -> str:
     """The Task.code of a template's escalations."""
     return codes.NEWS2_ESCALATION if loaded.template.engine == "news2" else ASSESSMENT_ESCALATION

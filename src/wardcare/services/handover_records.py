@@ -21,7 +21,7 @@ from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.search_query import parse_search
 from wardcare.services.context import AppContext
 from wardcare.services.due_list import latest_results
-from wardcare.services.escalation import OPEN_STATUSES
+from wardcare.services.escalation import OPEN_STATUSES, is_escalation
 from wardcare.storage.unit_of_work import Transaction
 
 _PAGE = 2000
@@ -140,13 +140,6 @@ def _add(
     if patient is not None:
         into[patient].append(resource)
         records.cite(resource)
-
-
-def is_escalation(task: dict[str, Any]) -> bool:
-    return any(
-        c.get("system") == codes.TASK_TYPE and str(c.get("code", "")).endswith("-escalation")
-        for c in task.get("code", {}).get("coding", ())
-    )
 
 
 def _latest_notes(tx: Transaction, ctx: AppContext, records: PatientRecords, who: str) -> None:

@@ -31,10 +31,10 @@ from wardcare.services import fhir_interactions as fhir
 from wardcare.services import handover_presentation as present
 from wardcare.services.context import AppContext
 from wardcare.services.due_list import BedDue, latest_results, ward_due_in
+from wardcare.services.escalation import is_escalation
 from wardcare.services.handover_documents import PATIENT_HANDOVER, StoredDocument, store_document
 from wardcare.services.handover_records import (
     PatientRecords,
-    is_escalation,
     read_records,
     search_all,
 )

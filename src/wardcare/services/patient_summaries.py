@@ -21,7 +21,7 @@ from wardcare.fhir.dates import InvalidDate, date_range, from_micros, instant
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.vital_signs import effective_range
 from wardcare.services.context import AppContext
-from wardcare.services.escalation import OPEN_STATUSES
+from wardcare.services.escalation import OPEN_STATUSES, is_escalation
 from wardcare.storage.unit_of_work import Transaction
 
 _MAX_ROWS = 5000
@@ -229,15 +229,6 @@ def open_escalations(
     for tasks in found.values():
         tasks.sort(key=lambda t: t.raised_at.timestamp() if t.raised_at else 0, reverse=True)
     return found
-
-
-def is_escalation(task: dict[str, Any]) -> bool:
-    """An escalation Task: coded in WardCare's task types as `news2-escalation`,
-    `assessment-escalation` or any later `...-escalation`."""
-    return any(
-        c.get("system") == codes.TASK_TYPE and str(c.get("code", "")).endswith("-escalation")
-        for c in (task.get("code") or {}).get("coding", ())
-    )
 
 
 def _micros(value: Any) -> int | None:
