@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
 from wardcare.fhir.search_parameters import ParamType, SearchParam
 
@@ -124,7 +125,12 @@ def _tokens(value: Any) -> list[tuple[str | None, str | None]]:
     if "code" in value and isinstance(value["code"], str):  # Coding
         return [(_cut(value.get("system")), value["code"][:_MAX])]
     if "value" in value and isinstance(value["value"], str):  # Identifier, ContactPoint
-        return [(_cut(value.get("system")), value["value"][:_MAX])]
+        system = value.get("system")
+        if system == nhs_number.SYSTEM:
+            # "943 476 5919" is the NHS number 9434765919 (validation accepts the spaces people
+            # type): indexed by its digits, as a search for it is (fhir/search_query.py).
+            return [(system, nhs_number.normalise(value["value"])[:_MAX])]
+        return [(_cut(system), value["value"][:_MAX])]
     return []
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from wardcare import errors
+from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
 from wardcare.fhir.indexing import normalise_string, split_reference
 from wardcare.fhir.search_parameters import ParamType, SearchParam, SearchParameterRegistry
@@ -240,6 +241,8 @@ def _value(param: SearchParam, modifier: str, raw: str, name: str) -> Value:
                 return TokenValue(None, raw, system_given=False)
             if "|" in raw:
                 system, code = raw.split("|", 1)
+                if system == nhs_number.SYSTEM:
+                    code = nhs_number.normalise(code)  # indexed by its digits (indexing.py)
                 return TokenValue(system or None, code or None, system_given=True)
             return TokenValue(None, raw, system_given=False)
         case ParamType.STRING:
