@@ -16,6 +16,7 @@ from wardcare import errors
 from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
 from wardcare.fhir.indexing import normalise_string, split_reference
+from wardcare.fhir.resource_types import is_served
 from wardcare.fhir.search_parameters import ParamType, SearchParam, SearchParameterRegistry
 
 Prefix = Literal["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
@@ -126,6 +127,8 @@ def parse_search(
         if "\x00" in raw_name or "\x00" in raw_value:
             raise _bad("A search parameter contains a NUL character", raw_name.replace("\x00", ""))
         name, _, modifier = raw_name.partition(":")
+        if "." in raw_name or name == "_has":
+            raise _chain_refused(raw_name, name, resource_type)
         if name in _RESULT_PARAMS:
             _result_param(query, name, raw_value, registry, max_count)
             continue
@@ -138,6 +141,25 @@ def parse_search(
             )
         query.criteria.append(_criterion(param, modifier, raw_value, raw_name))
     return query
+
+
+def _chain_refused(raw_name: str, name: str, resource_type: str) -> errors.WardCareError:
+    """Chaining (3.1.1.4.12) and reverse chaining with _has (3.1.1.4.13) are not supported:
+    said plainly, with what to do instead, rather than read as an unknown parameter or (as
+    `subject:Patient.name` was) a type modifier that quietly matched nothing."""
+    if name == "_has":
+        message = (
+            f"Reverse chaining ({raw_name}) is not supported: search the other resource type "
+            "and read the references it holds"
+        )
+    else:
+        reference = name.split(".", 1)[0]
+        message = (
+            f"Chained search ({raw_name}) is not supported: search the referenced resource "
+            f"first (e.g. Patient?identifier=system|value), then "
+            f"{resource_type}?{reference}=Type/id with the ids it finds"
+        )
+    return _bad(message, raw_name, code="not-supported")
 
 
 def _bad(message: str, name: str, code: str = "invalid") -> errors.WardCareError:
@@ -216,6 +238,12 @@ def _criterion(param: SearchParam, modifier: str, raw: str, name: str) -> Criter
         modifier = ""
     allowed = {ParamType.STRING: ("", "exact", "contains")}.get(param.type, ("",))
     if param.type == ParamType.REFERENCE and modifier and modifier[:1].isupper():
+        allowed_types = param.targets or ()
+        if not (modifier in allowed_types if allowed_types else is_served(modifier)):
+            raise _bad(
+                f"{name}: {modifier!r} is not a resource type {param.code} can refer to",
+                name,
+            )
         references = tuple(_reference(v, param, modifier, name) for v in _split_or(raw))
         return Criterion(param, references)
     if modifier not in allowed:
