@@ -19,7 +19,11 @@ from wardcare.fhir.search_parameters import ParamType, SearchParam
 
 _NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
 _ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", "text")
-_MAX = 255
+# The width of the index tables' value columns (storage/tables.py). Longer values are indexed by
+# their first 255 characters, and searched the same way (search_query.py), so a search by the
+# whole value still finds them; two values alike in their first 255 characters match alike.
+INDEX_MAX = 255
+_MAX = INDEX_MAX
 
 
 @dataclass

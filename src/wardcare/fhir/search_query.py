@@ -15,7 +15,7 @@ from typing import Literal
 from wardcare import errors
 from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
-from wardcare.fhir.indexing import normalise_string, split_reference
+from wardcare.fhir.indexing import INDEX_MAX, normalise_string, split_reference
 from wardcare.fhir.resource_types import is_served
 from wardcare.fhir.search_parameters import ParamType, SearchParam, SearchParameterRegistry
 
@@ -170,7 +170,8 @@ def _result_param(
     query: SearchQuery, name: str, value: str, registry: SearchParameterRegistry, max_count: int
 ) -> None:
     if name in ("_count", "_offset"):
-        if not value.isdigit() or len(value) > 9:
+        # ASCII digits only: str.isdigit() is also True for "²", which int() refuses.
+        if not (value.isascii() and value.isdigit()) or len(value) > 9:
             raise _bad(f"{name} must be a whole number below 10^9, not {value!r}", name)
         number = int(value)
         if name == "_count":
@@ -265,16 +266,19 @@ def _split_or(raw: str) -> list[str]:
 def _value(param: SearchParam, modifier: str, raw: str, name: str) -> Value:
     match param.type:
         case ParamType.TOKEN | ParamType.URI:
+            # Compared with the index as it was written: cut to the column's width.
             if param.type == ParamType.URI:
-                return TokenValue(None, raw, system_given=False)
+                return TokenValue(None, raw[:INDEX_MAX], system_given=False)
             if "|" in raw:
                 system, code = raw.split("|", 1)
                 if system == nhs_number.SYSTEM:
                     code = nhs_number.normalise(code)  # indexed by its digits (indexing.py)
-                return TokenValue(system or None, code or None, system_given=True)
-            return TokenValue(None, raw, system_given=False)
+                return TokenValue(
+                    system[:INDEX_MAX] or None, code[:INDEX_MAX] or None, system_given=True
+                )
+            return TokenValue(None, raw[:INDEX_MAX], system_given=False)
         case ParamType.STRING:
-            text = raw if modifier == "exact" else normalise_string(raw)
+            text = raw[:INDEX_MAX] if modifier == "exact" else normalise_string(raw)
             return StringValue(text, modifier)  # type: ignore[arg-type]
         case ParamType.DATE:
             prefix, rest = _prefix(raw)
@@ -312,6 +316,16 @@ def _prefix(raw: str) -> tuple[Prefix, str]:
 
 
 def _reference(raw: str, param: SearchParam, type_modifier: str, name: str) -> ReferenceValue:
+    found = _reference_value(raw, param, type_modifier, name)
+    # Compared with the index as it was written (indexing._target_of): cut to the column's width.
+    return ReferenceValue(
+        found.target_type,
+        found.target_id[:INDEX_MAX],
+        found.canonical[:INDEX_MAX] if found.canonical else None,
+    )
+
+
+def _reference_value(raw: str, param: SearchParam, type_modifier: str, name: str) -> ReferenceValue:
     if "://" in raw:
         target = split_reference(raw)
         if target:

@@ -69,6 +69,7 @@ _DATATYPES = frozenset(
 # items), while the validator, the binding walk and the R4B models recurse: 1000 levels was a
 # RecursionError (a 500), and orjson itself stops at 1024.
 MAX_JSON_DEPTH = 100
+_MAX_ID = 64
 
 
 def parse_json(body: bytes) -> Any:
@@ -158,6 +159,16 @@ class ResourceValidator:
     def validate(self, resource: Any, *, expected_type: str | None = None) -> str:
         """Check a parsed resource; return its type or raise WardCareError naming each problem."""
         resource_type = self._check_type(resource, expected_type)
+        resource_id = resource.get("id")
+        if isinstance(resource_id, str) and len(resource_id) > _MAX_ID:
+            # FHIR R4 2.24.0.1 (id): at most 64 characters. The R4B models allow 255, and the
+            # store's id column is 64 wide: a transaction's PUT reached PostgreSQL with it (500).
+            raise errors.invalid(
+                f"{resource_type}.id is {len(resource_id)} characters long; a FHIR id has at "
+                f"most {_MAX_ID}",
+                f"{resource_type}.id",
+                code="value",
+            )
         null = _first_null(resource, resource_type)
         if null:
             # FHIR R4 JSON (2.6.2): an element is either present with a value or absent.
