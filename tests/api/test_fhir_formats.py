@@ -97,3 +97,14 @@ def test_a_format_in_a_post_search_body_is_a_406_too(client: TestClient) -> None
     )
     assert response.status_code == 406, response.text
     assert response.json()["issue"][0]["expression"] == ["_format"]
+
+
+def test_the_patient_handover_pdf_may_be_asked_for_as_a_pdf(
+    client: TestClient, patient: str
+) -> None:
+    # $handover answers application/pdf, not FHIR JSON: asking for that is not refused.
+    response = client.get(
+        f"/fhir/Patient/{patient}/$handover", headers={"Accept": "application/pdf"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"

@@ -60,8 +60,15 @@ def format_refusal(params: list[tuple[str, str]]) -> Response | None:
     return None
 
 
+# Operations under /fhir whose answer is not FHIR JSON (the patient handover is a PDF): a client
+# asking for what they serve must not be refused.
+_OTHER_REPRESENTATIONS = ("/$handover",)
+
+
 def not_acceptable(scope: Scope) -> Response | None:
     """A 406 OperationOutcome for a FHIR request that asks for anything but JSON, else None."""
+    if scope["path"].endswith(_OTHER_REPRESENTATIONS):
+        return None
     query: bytes = scope.get("query_string", b"")
     if b"_format" in query:
         for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
