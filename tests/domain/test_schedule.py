@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from wardcare.domain.schedule import DueRule, DueState, LastDone, add_interval, next_due
+from wardcare.domain.schedule import NEVER, DueRule, DueState, LastDone, add_interval, next_due
 
 HOURLY_OBS = DueRule(on_admission=timedelta(hours=1), repeat=None)
 WEEKLY = DueRule(on_admission=timedelta(hours=24), repeat=timedelta(days=7))
@@ -62,3 +62,31 @@ def test_unscheduled_when_never_done_and_not_required_on_admission() -> None:
         next_due(rule, admitted_at=utc(2026, 11, 1), last=None, now=utc(2026, 11, 23)).state
         == DueState.UNSCHEDULED
     )
+
+
+def test_an_interval_past_the_end_of_the_calendar_is_never() -> None:
+    # FHIR R4 allows a result dated 9999-12-31 (2.24.0.8); a week or an hour later is no date.
+    end = utc(9999, 12, 31, 23)
+    assert add_interval(end, timedelta(days=7)) == NEVER
+    assert add_interval(end, timedelta(hours=4)) == NEVER
+    assert add_interval(utc(9999, 12, 31), timedelta(hours=4)) == utc(9999, 12, 31, 4)
+
+
+def test_whole_days_from_the_first_instant_of_the_calendar_are_elapsed_days() -> None:
+    # 0001-01-01T00:00Z has no London wall time (local mean time, -0:01:15, is in the year 0).
+    assert add_interval(utc(1, 1, 1), timedelta(days=7)) == utc(1, 1, 8)
+
+
+def test_a_due_time_past_the_end_of_the_calendar_is_not_due_with_no_time() -> None:
+    last = LastDone(at=utc(9999, 12, 31, 12), recheck=timedelta(hours=12))
+    due = next_due(HOURLY_OBS, admitted_at=None, last=last, now=utc(2026, 11, 22, 12))
+    assert due == next_due(WEEKLY, admitted_at=None, last=LastDone(last.at), now=last.at)
+    assert due.state == DueState.NOT_DUE
+    assert due.due_at is None
+    assert due.overdue_by is None
+
+
+def test_a_result_from_the_first_year_of_the_calendar_is_overdue() -> None:
+    due = next_due(WEEKLY, admitted_at=None, last=LastDone(utc(1, 1, 1)), now=utc(2026, 11, 22))
+    assert due.state == DueState.OVERDUE
+    assert due.due_at == utc(1, 1, 8)

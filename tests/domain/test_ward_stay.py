@@ -39,6 +39,16 @@ def test_days_since_admission_counts_london_calendar_days() -> None:
     assert days_since_admission(admitted, datetime(2026, 7, 11, 12, 0, tzinfo=UTC)) == 10
 
 
+def test_days_since_admission_at_the_ends_of_the_calendar() -> None:
+    # FHIR R4 dates run from 0001-01-01 to 9999-12-31 (2.24.0.8); London's wall clock at
+    # 0001-01-01T00:00Z (local mean time, -0:01:15) would be in the year 0.
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert days_since_admission(first, datetime(1, 1, 2, 12, tzinfo=UTC)) == 1
+    assert days_since_admission(first, last) == (last.date() - first.date()).days
+    assert days_since_admission(last, datetime(2026, 11, 22, tzinfo=UTC)) < 0
+
+
 def test_days_since_admission_needs_aware_times() -> None:
     with pytest.raises(ValueError, match="aware"):
         days_since_admission(datetime(2026, 1, 1), datetime(2026, 1, 2, tzinfo=UTC))

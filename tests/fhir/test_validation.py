@@ -72,3 +72,22 @@ def test_a_contained_resource_of_an_unknown_type_is_invalid_not_a_crash(validato
     observation = factories.heart_rate("p1", contained=[{"resourceType": "NotAType", "id": "x"}])
     error = rejected(validator, observation)
     assert error.category == Category.INVALID
+
+
+def test_json_nested_100_levels_parses_and_101_is_refused_naming_the_element() -> None:
+    def body(levels: int) -> bytes:
+        # The resource is level 1; "x" holds levels - 1 nested lists.
+        return b'{"resourceType":"Patient","x":' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+    assert parse_json(body(100))["resourceType"] == "Patient"
+    with pytest.raises(WardCareError) as refused:
+        parse_json(body(101))
+    assert refused.value.issues[0].expression == ("Patient.x",)
+
+
+def test_json_too_deep_for_the_parser_still_names_its_top_level_element() -> None:
+    # A string with an escaped quote and brackets must not confuse the reading of the text.
+    text = b'{"a":"q\\"[[[","resourceType":"Patient","deep":' + b"[" * 2000 + b"]" * 2000 + b"}"
+    with pytest.raises(WardCareError) as refused:
+        parse_json(text)
+    assert refused.value.issues[0].expression == ("Patient.deep",)

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wardcare.api import fhir_routes
 from wardcare.api.dependencies import app_context, current_actor, fhir_base_url
+from wardcare.api.fhir_formats import not_acceptable
 from wardcare.api.fhir_responses import error_response
 from wardcare.errors import WardCareError
 
@@ -90,6 +91,13 @@ class DirectFhirRoutes:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/fhir"):
+            # Every FHIR request, direct or routed by FastAPI, is JSON or a 406: checked here,
+            # where all of them pass, rather than in another middleware layer.
+            refusal = not_acceptable(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
         found = direct_handler(scope["method"], scope["path"]) if scope["type"] == "http" else None
         if found is None:
             await self.app(scope, receive, send)

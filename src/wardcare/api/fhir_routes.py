@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from wardcare import errors
 from wardcare.api.dependencies import ActorDep, BaseUrlDep, ContextDep
+from wardcare.api.fhir_formats import format_refusal
 from wardcare.api.fhir_responses import (
     fhir_response,
     version_headers,
@@ -131,6 +132,9 @@ async def search_post(
     if body and not content_type.startswith("application/x-www-form-urlencoded"):
         raise errors.invalid("POST _search takes application/x-www-form-urlencoded parameters")
     params = request.query_params.multi_items() + parse_qsl(body, keep_blank_values=True)
+    refusal = format_refusal(params)
+    if refusal is not None:
+        return refusal
     return await _search(resource_type, params, ctx, actor, base_url)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from wardcare import errors
 from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.fhir_responses import fhir_response
 from wardcare.api.worker_threads import run_in_worker
@@ -14,6 +16,9 @@ from wardcare.domain.schedule import LONDON
 from wardcare.services.fluid_balance_chart import patient_fluid_balance
 
 router = APIRouter(prefix="/patients", tags=["Patients"])
+
+# A FHIR id (R4 2.24.0.1).
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 @router.get("/{patient_id}/fluid-balance", summary="Fluid in and out, with the running balance")
@@ -23,6 +28,10 @@ async def fluid_balance(
     actor: ActorDep,
     hours: Annotated[int, Query(ge=1, le=336)] = 24,
 ) -> Response:
+    if not _FHIR_ID.fullmatch(patient_id):
+        # As the other patient views answer an id that cannot exist; a NUL in it was a
+        # PostgreSQL error (500) in the look-up.
+        raise errors.not_found(f"Patient/{patient_id!r} is not known")
     balance, since, until = await run_in_worker(
         lambda: patient_fluid_balance(ctx, actor=actor, patient_id=patient_id, hours=hours)
     )

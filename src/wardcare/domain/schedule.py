@@ -46,13 +46,33 @@ class Due:
     overdue_by: timedelta | None
 
 
+# The last instant a datetime can hold. A due time past it (a result dated 9999-12-31, which FHIR
+# R4 allows, plus a week) is no date at all; it is given as this instead of an OverflowError, and
+# `next_due` reads it as "not due, no next time".
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 def add_interval(start: datetime, interval: timedelta, zone: ZoneInfo = LONDON) -> datetime:
-    """start + interval; whole days are added on the local calendar, hours as elapsed time."""
+    """start + interval; whole days are added on the local calendar, hours as elapsed time.
+
+    A positive interval that would go past the end of the calendar gives `NEVER`.
+    """
     if interval.seconds == 0 and interval.microseconds == 0 and interval.days > 0:
-        local = start.astimezone(zone)
-        wall = local.replace(tzinfo=None) + interval
-        return wall.replace(tzinfo=zone).astimezone(UTC)
-    return (start + interval).astimezone(UTC)
+        try:
+            local = start.astimezone(zone)
+            wall = local.replace(tzinfo=None) + interval
+            return wall.replace(tzinfo=zone).astimezone(UTC)
+        except OverflowError:
+            # At either end of the calendar: 0001-01-01T00:00Z has no London wall time (the
+            # zone's first offset is -0:01:15), and 9999-12-31 plus days has none at all.
+            # Elapsed time is the answer at the start; at the end it overflows too (below).
+            pass
+    try:
+        return (start + interval).astimezone(UTC)
+    except OverflowError:
+        if interval > timedelta(0):
+            return NEVER
+        raise
 
 
 def next_due(
@@ -69,6 +89,8 @@ def next_due(
         if interval is None:
             return Due(DueState.UNSCHEDULED, None, None)
         due_at = add_interval(last.at, interval)
+    if due_at == NEVER:
+        return Due(DueState.NOT_DUE, None, None)
     if now > due_at:
         return Due(DueState.OVERDUE, due_at, now - due_at)
     if now >= due_at - DUE_SOON:

@@ -7,7 +7,7 @@ their first day until midnight, and a birthday falls on the local date (NHS Data
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from wardcare.domain.schedule import LONDON
 
@@ -36,7 +36,18 @@ def days_since_admission(admitted: datetime, now: datetime) -> int:
     """Whole calendar days since admission on the London calendar: 0 on the day of admission."""
     if admitted.tzinfo is None or now.tzinfo is None:
         raise ValueError("admission and now must be timezone-aware")
-    return (now.astimezone(LONDON).date() - admitted.astimezone(LONDON).date()).days
+    return (_london_date(now) - _london_date(admitted)).days
+
+
+def _london_date(moment: datetime) -> date:
+    """The London calendar date of an instant. At the very start of the calendar (0001-01-01
+    before 00:01:15 UTC, which FHIR R4 2.24.0.8 allows) London's wall clock (its first offset
+    is -0:01:15, local mean time) is in the year 0, which datetime cannot hold: that instant's
+    UTC date is given instead, a day's difference on a stay of two thousand years."""
+    try:
+        return moment.astimezone(LONDON).date()
+    except OverflowError:
+        return moment.astimezone(UTC).date()
 
 
 def describe_stay(days: int) -> str:

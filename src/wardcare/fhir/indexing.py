@@ -13,12 +13,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
 from wardcare.fhir.search_parameters import ParamType, SearchParam
 
 _NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
 _ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", "text")
-_MAX = 255
+# The width of the index tables' value columns (storage/tables.py). Longer values are indexed by
+# their first 255 characters, and searched the same way (search_query.py), so a search by the
+# whole value still finds them; two values alike in their first 255 characters match alike.
+INDEX_MAX = 255
+_MAX = INDEX_MAX
 
 
 @dataclass
@@ -124,7 +129,12 @@ def _tokens(value: Any) -> list[tuple[str | None, str | None]]:
     if "code" in value and isinstance(value["code"], str):  # Coding
         return [(_cut(value.get("system")), value["code"][:_MAX])]
     if "value" in value and isinstance(value["value"], str):  # Identifier, ContactPoint
-        return [(_cut(value.get("system")), value["value"][:_MAX])]
+        system = value.get("system")
+        if system == nhs_number.SYSTEM:
+            # "943 476 5919" is the NHS number 9434765919 (validation accepts the spaces people
+            # type): indexed by its digits, as a search for it is (fhir/search_query.py).
+            return [(system, nhs_number.normalise(value["value"])[:_MAX])]
+        return [(_cut(system), value["value"][:_MAX])]
     return []
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from wardcare import errors
+from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
-from wardcare.fhir.indexing import normalise_string, split_reference
+from wardcare.fhir.indexing import INDEX_MAX, normalise_string, split_reference
+from wardcare.fhir.resource_types import is_served
 from wardcare.fhir.search_parameters import ParamType, SearchParam, SearchParameterRegistry
 
 Prefix = Literal["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
@@ -125,6 +127,8 @@ def parse_search(
         if "\x00" in raw_name or "\x00" in raw_value:
             raise _bad("A search parameter contains a NUL character", raw_name.replace("\x00", ""))
         name, _, modifier = raw_name.partition(":")
+        if "." in raw_name or name == "_has":
+            raise _chain_refused(raw_name, name, resource_type)
         if name in _RESULT_PARAMS:
             _result_param(query, name, raw_value, registry, max_count)
             continue
@@ -139,6 +143,25 @@ def parse_search(
     return query
 
 
+def _chain_refused(raw_name: str, name: str, resource_type: str) -> errors.WardCareError:
+    """Chaining (3.1.1.4.12) and reverse chaining with _has (3.1.1.4.13) are not supported:
+    said plainly, with what to do instead, rather than read as an unknown parameter or (as
+    `subject:Patient.name` was) a type modifier that quietly matched nothing."""
+    if name == "_has":
+        message = (
+            f"Reverse chaining ({raw_name}) is not supported: search the other resource type "
+            "and read the references it holds"
+        )
+    else:
+        reference = name.split(".", 1)[0]
+        message = (
+            f"Chained search ({raw_name}) is not supported: search the referenced resource "
+            f"first (e.g. Patient?identifier=system|value), then "
+            f"{resource_type}?{reference}=Type/id with the ids it finds"
+        )
+    return _bad(message, raw_name, code="not-supported")
+
+
 def _bad(message: str, name: str, code: str = "invalid") -> errors.WardCareError:
     return errors.invalid(message, name, code=code)
 
@@ -147,7 +170,8 @@ def _result_param(
     query: SearchQuery, name: str, value: str, registry: SearchParameterRegistry, max_count: int
 ) -> None:
     if name in ("_count", "_offset"):
-        if not value.isdigit() or len(value) > 9:
+        # ASCII digits only: str.isdigit() is also True for "²", which int() refuses.
+        if not (value.isascii() and value.isdigit()) or len(value) > 9:
             raise _bad(f"{name} must be a whole number below 10^9, not {value!r}", name)
         number = int(value)
         if name == "_count":
@@ -215,6 +239,12 @@ def _criterion(param: SearchParam, modifier: str, raw: str, name: str) -> Criter
         modifier = ""
     allowed = {ParamType.STRING: ("", "exact", "contains")}.get(param.type, ("",))
     if param.type == ParamType.REFERENCE and modifier and modifier[:1].isupper():
+        allowed_types = param.targets or ()
+        if not (modifier in allowed_types if allowed_types else is_served(modifier)):
+            raise _bad(
+                f"{name}: {modifier!r} is not a resource type {param.code} can refer to",
+                name,
+            )
         references = tuple(_reference(v, param, modifier, name) for v in _split_or(raw))
         return Criterion(param, references)
     if modifier not in allowed:
@@ -236,14 +266,19 @@ def _split_or(raw: str) -> list[str]:
 def _value(param: SearchParam, modifier: str, raw: str, name: str) -> Value:
     match param.type:
         case ParamType.TOKEN | ParamType.URI:
+            # Compared with the index as it was written: cut to the column's width.
             if param.type == ParamType.URI:
-                return TokenValue(None, raw, system_given=False)
+                return TokenValue(None, raw[:INDEX_MAX], system_given=False)
             if "|" in raw:
                 system, code = raw.split("|", 1)
-                return TokenValue(system or None, code or None, system_given=True)
-            return TokenValue(None, raw, system_given=False)
+                if system == nhs_number.SYSTEM:
+                    code = nhs_number.normalise(code)  # indexed by its digits (indexing.py)
+                return TokenValue(
+                    system[:INDEX_MAX] or None, code[:INDEX_MAX] or None, system_given=True
+                )
+            return TokenValue(None, raw[:INDEX_MAX], system_given=False)
         case ParamType.STRING:
-            text = raw if modifier == "exact" else normalise_string(raw)
+            text = raw[:INDEX_MAX] if modifier == "exact" else normalise_string(raw)
             return StringValue(text, modifier)  # type: ignore[arg-type]
         case ParamType.DATE:
             prefix, rest = _prefix(raw)
@@ -281,6 +316,16 @@ def _prefix(raw: str) -> tuple[Prefix, str]:
 
 
 def _reference(raw: str, param: SearchParam, type_modifier: str, name: str) -> ReferenceValue:
+    found = _reference_value(raw, param, type_modifier, name)
+    # Compared with the index as it was written (indexing._target_of): cut to the column's width.
+    return ReferenceValue(
+        found.target_type,
+        found.target_id[:INDEX_MAX],
+        found.canonical[:INDEX_MAX] if found.canonical else None,
+    )
+
+
+def _reference_value(raw: str, param: SearchParam, type_modifier: str, name: str) -> ReferenceValue:
     if "://" in raw:
         target = split_reference(raw)
         if target:

@@ -10,6 +10,7 @@ Modulus 11). A structural failure is 400; a rule or profile failure is 422 (3.1.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,14 @@ _DATATYPES = frozenset(
 )
 
 
+# Deeper JSON than this is refused before anything walks it. FHIR R4 JSON (2.6.2) sets no limit,
+# but no resource WardCare serves comes near it (a Questionnaire nests two levels per group of
+# items), while the validator, the binding walk and the R4B models recurse: 1000 levels was a
+# RecursionError (a 500), and orjson itself stops at 1024.
+MAX_JSON_DEPTH = 100
+_MAX_ID = 64
+
+
 def parse_json(body: bytes) -> Any:
     if b"\\u0000" in body or b"\x00" in body:
         # FHIR strings may not hold control characters (R4 2.24.0.1 string), and PostgreSQL
@@ -71,9 +80,75 @@ def parse_json(body: bytes) -> Any:
             "The body contains a NUL character, which FHIR does not allow", code="structure"
         )
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc):  # orjson stops at 1024 levels
+            raise _too_deep(_deep_element_in_text(body, MAX_JSON_DEPTH)) from exc
         raise errors.invalid(f"The body is not valid JSON: {exc}", code="structure") from exc
+    # A body with no more than MAX_JSON_DEPTH brackets cannot nest deeper: counting bytes is
+    # cheap, so the common resource (an Observation has some 15) is never walked for this.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH:
+        too_deep = _deeper_than(parsed, MAX_JSON_DEPTH)
+        if too_deep is not None:
+            raise _too_deep(too_deep)
+    return parsed
+
+
+def _deeper_than(value: Any, limit: int) -> str | None:
+    """The FHIRPath of the top-level element under which `value` nests deeper than `limit`
+    levels ("" for the body itself), or None. Iterative: it must not recurse itself."""
+    root_type = value.get("resourceType") if isinstance(value, dict) else None
+    prefix = root_type if isinstance(root_type, str) else ""
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        node, depth, top = stack.pop()
+        if depth > limit:
+            return top
+        if isinstance(node, dict):
+            children = node.items()
+        elif isinstance(node, list):
+            children = ((f"[{i}]", child) for i, child in enumerate(node))  # type: ignore[assignment]
+        else:
+            continue
+        for key, child in children:
+            if isinstance(child, dict | list):
+                path = top or (f"{prefix}.{key}" if prefix and not key.startswith("[") else key)
+                stack.append((child, depth + 1, path))
+    return None
+
+
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _deep_element_in_text(body: bytes, limit: int) -> str:
+    """`_deeper_than` for a body too deep to parse: its brackets and strings are read up to the
+    first one past `limit`, and the last key of the top-level object before it named."""
+    depth = 0
+    strings: list[bytes] = []  # the strings of the top-level object, keys and values
+    resource_type = ""
+    for token in _JSON_TOKEN.finditer(body):
+        text = token.group()
+        if text[:1] == b'"':
+            if depth == 1:
+                if strings and strings[-1] == b'"resourceType"':
+                    resource_type = text[1:-1].decode("utf-8", "replace")
+                strings.append(text)
+            continue
+        depth += 1 if text in (b"{", b"[") else -1
+        if depth > limit:
+            key = strings[-1][1:-1].decode("utf-8", "replace") if strings else ""
+            return f"{resource_type}.{key}" if resource_type and key else key
+    return ""
+
+
+def _too_deep(element: str) -> WardCareError:
+    where = f" (in {element})" if element else ""
+    return errors.invalid(
+        f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels{where}, deeper than any FHIR "
+        "resource WardCare serves",
+        *((element,) if element else ()),
+        code="structure",
+    )
 
 
 class ResourceValidator:
@@ -84,6 +159,16 @@ class ResourceValidator:
     def validate(self, resource: Any, *, expected_type: str | None = None) -> str:
         """Check a parsed resource; return its type or raise WardCareError naming each problem."""
         resource_type = self._check_type(resource, expected_type)
+        resource_id = resource.get("id")
+        if isinstance(resource_id, str) and len(resource_id) > _MAX_ID:
+            # FHIR R4 2.24.0.1 (id): at most 64 characters. The R4B models allow 255, and the
+            # store's id column is 64 wide: a transaction's PUT reached PostgreSQL with it (500).
+            raise errors.invalid(
+                f"{resource_type}.id is {len(resource_id)} characters long; a FHIR id has at "
+                f"most {_MAX_ID}",
+                f"{resource_type}.id",
+                code="value",
+            )
         null = _first_null(resource, resource_type)
         if null:
             # FHIR R4 JSON (2.6.2): an element is either present with a value or absent.

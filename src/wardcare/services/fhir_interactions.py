@@ -275,7 +275,11 @@ def vread(
     """Read one version (3.1.0.3); a deletion version is 410 Gone."""
     check_type(resource_type)
     granted = authorisation.authorise(actor, Interaction.READ, resource_type)
-    if not _ID.match(resource_id) or not version_id.isdigit() or len(version_id) > 9:
+    if (
+        not _ID.match(resource_id)
+        or not (version_id.isascii() and version_id.isdigit())
+        or len(version_id) > 9
+    ):
         raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id!r}")
     with ctx.uow.read() as tx:
         stored = tx.resources.version(resource_type, resource_id, int(version_id))
@@ -479,7 +483,7 @@ def history(
     count, offset, since = ctx.settings.default_page_size, 0, None
     for name, value in params:
         if name in ("_count", "_offset"):
-            if not value.isdigit() or len(value) > 9:
+            if not (value.isascii() and value.isdigit()) or len(value) > 9:
                 raise errors.invalid(f"{name} must be a whole number below 10^9", name)
             if name == "_count":
                 count = min(int(value), ctx.settings.max_page_size)

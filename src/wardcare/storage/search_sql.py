@@ -199,6 +199,10 @@ def _criterion(
         condition = resources.c.id.in_(ids)
         return not_(condition) if criterion.negate else condition
     if param.code == "_lastUpdated":
+        if criterion.missing is not None:
+            # Every version has a lastUpdated (it is a column, not an index row): an empty OR
+            # here was a 500.
+            return false() if criterion.missing else true()
         lu = resources.c.last_updated
         return or_(
             *(_date_condition(lu, lu, v) for v in criterion.values if isinstance(v, DateValue))
