@@ -139,6 +139,19 @@ def test_a_deleted_reading_withdraws_its_news2(client: TestClient, patient_id: s
     assert task["businessStatus"]["coding"][0]["code"] == "source-entered-in-error"
 
 
+def test_a_score_marked_entered_in_error_itself_flags_its_escalation(
+    client: TestClient, patient_id: str
+) -> None:
+    _record_set(client, patient_id)
+    (score,) = _scores(client, patient_id)
+    put = client.put(f"/fhir/Observation/{score['id']}", json=_marked_in_error(score))
+    assert put.status_code == 200
+    (task,) = _escalations(client, patient_id)
+    assert task["status"] == "requested"
+    assert task["businessStatus"]["coding"][0]["code"] == "source-entered-in-error"
+    assert _standing(_scores(client, patient_id)) == []  # not scored again from the same set
+
+
 def test_a_reading_withdrawn_in_a_transaction_bundle_withdraws_its_news2(
     client: TestClient, patient_id: str
 ) -> None:

@@ -66,16 +66,31 @@ def on_new_version(
     if stored.resource_type not in _TRACKED:
         return
     source = f"{stored.resource_type}/{stored.id}"
-    derived = _derived_from(tx, ctx, source)
-    if not derived:
-        return  # most updates: nothing was derived from this record
+    withdrawn = resource is None or resource.get("status") == _WITHDRAWN
     # The derived resources are written without the hooks: this module follows the whole
     # chain itself (a response -> its extracted readings -> the score), so nothing is scored
     # again from a reading that is about to be withdrawn in the same change.
     quiet = dataclasses.replace(ctx, write_hooks=(), change_hooks=())
     versioned = f"{source}/_history/{stored.version_id}"
-    if resource is None or resource.get("status") == _WITHDRAWN:
-        what = "deleted" if resource is None else "marked entered-in-error"
+    what = "deleted" if resource is None else "marked entered-in-error"
+    if withdrawn and stored.resource_type == "Observation":
+        # The record may itself be a score a person withdrew: its escalation is flagged too.
+        _flag_escalations(
+            tx,
+            ctx,
+            quiet,
+            actor,
+            source,
+            code=SOURCE_ENTERED_IN_ERROR,
+            text=(
+                f"The result that raised this escalation ({versioned}) was {what}: review "
+                "whether the escalation still stands"
+            ),
+        )
+    derived = _derived_from(tx, ctx, source)
+    if not derived:
+        return  # most updates: nothing was derived from this record
+    if withdrawn:
         _withdraw(tx, ctx, quiet, actor, derived, why=f"derived from {versioned}, which was {what}")
     elif stored.resource_type == "Observation" and readings(resource):
         _rescore(tx, ctx, quiet, actor, derived, corrected=versioned)
