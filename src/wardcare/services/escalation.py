@@ -26,6 +26,16 @@ _RANK = {"routine": 0, "urgent": 1, "asap": 2, "stat": 3}
 ESCALATING = frozenset({"urgent", "asap", "stat"})
 
 
+def _source_withdrawn(task: dict[str, Any]) -> bool:
+    """An open Task whose score was withdrawn (services/entered_in_error.py) stays open for a
+    person to close, but does not stand for a new score's escalation: once it is closed as
+    raised in error, the new score must still have its own (hazards H13, EIE1)."""
+    return any(
+        c.get("code") == "source-entered-in-error"
+        for c in (task.get("businessStatus") or {}).get("coding") or ()
+    )
+
+
 def escalate_if_needed(
     tx: Transaction,
     ctx: AppContext,
@@ -55,8 +65,10 @@ def escalate_if_needed(
     )
     for open_task in recent:
         content = orjson.loads(open_task.content or b"{}")
-        if content.get("status") in OPEN_STATUSES and (
-            _RANK.get(content.get("priority", "routine"), 0) >= _RANK[priority]
+        if (
+            content.get("status") in OPEN_STATUSES
+            and _RANK.get(content.get("priority", "routine"), 0) >= _RANK[priority]
+            and not _source_withdrawn(content)
         ):
             return None
     task: dict[str, Any] = {
