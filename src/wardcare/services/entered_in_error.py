@@ -92,7 +92,7 @@ def on_new_version(
         return  # most updates: nothing was derived from this record
     if withdrawn:
         _withdraw(tx, ctx, quiet, actor, derived, why=f"derived from {versioned}, which was {what}")
-    elif stored.resource_type == "Observation" and readings(resource):
+    elif resource is not None and stored.resource_type == "Observation" and readings(resource):
         _rescore(tx, ctx, quiet, actor, derived, corrected=versioned)
 
 
