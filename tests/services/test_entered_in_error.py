@@ -302,3 +302,19 @@ def test_an_oru_withdrawal_withdraws_the_news2(
     (task,) = [t for t in current(context, "Task") if t.get("priority") == "stat"]
     assert task["status"] == "requested"
     assert task["businessStatus"]["coding"][0]["code"] == "source-entered-in-error"
+
+
+def test_a_patient_launch_token_withdrawing_its_reading_withdraws_the_score(
+    client: TestClient, patient_id: str, token_for: Any
+) -> None:
+    pulse = _record_set(client, patient_id)
+    token = token_for("patient/*.cruds", patient=patient_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    put = client.put(
+        f"/fhir/Observation/{pulse['id']}", json=_marked_in_error(pulse), headers=headers
+    )
+    assert put.status_code == 200
+    (score,) = _scores(client, patient_id)
+    assert score["status"] == "entered-in-error"
+    (task,) = _escalations(client, patient_id)
+    assert task["businessStatus"]["coding"][0]["code"] == "source-entered-in-error"

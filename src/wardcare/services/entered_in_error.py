@@ -65,6 +65,9 @@ def on_new_version(
     """The change hook: `resource` is the new version as stored, None for a logical delete."""
     if stored.resource_type not in _TRACKED:
         return
+    patient = _patient(tx, stored, resource)
+    if patient is None:
+        return  # WardCare derives scores only from a patient's own records
     source = f"{stored.resource_type}/{stored.id}"
     withdrawn = resource is None or resource.get("status") == _WITHDRAWN
     # The derived resources are written without the hooks: this module follows the whole
@@ -81,13 +84,14 @@ def on_new_version(
             quiet,
             actor,
             source,
+            patient=patient,
             code=SOURCE_ENTERED_IN_ERROR,
             text=(
                 f"The result that raised this escalation ({versioned}) was {what}: review "
                 "whether the escalation still stands"
             ),
         )
-    derived = _derived_from(tx, ctx, source)
+    derived = _derived_from(tx, ctx, source, patient)
     if not derived:
         return  # most updates: nothing was derived from this record
     if withdrawn:
@@ -123,6 +127,7 @@ def _withdraw(
             quiet,
             actor,
             f"Observation/{version.id}",
+            patient=_subject(observation),
             code=SOURCE_ENTERED_IN_ERROR,
             text=(
                 f"The result that raised this escalation (Observation/{version.id}) was "
@@ -146,7 +151,7 @@ def _chain(
         if version.id in found:
             continue
         found[version.id] = (version, observation)
-        queue += _derived_from(tx, ctx, f"Observation/{version.id}")
+        queue += _derived_from(tx, ctx, f"Observation/{version.id}", _subject(observation))
     return list(found.values())
 
 
@@ -276,6 +281,7 @@ def _after_amendment(
         quiet,
         actor,
         f"Observation/{stored.id}",
+        patient=patient,
         code=SOURCE_AMENDED,
         text=(
             f"The NEWS2 that raised this escalation was amended to {outcome.total} "
@@ -309,6 +315,7 @@ def _flag_escalations(
     actor: Actor,
     focus: str,
     *,
+    patient: str | None,
     code: str,
     text: str,
     above_rank: int = -1,
@@ -325,6 +332,8 @@ def _flag_escalations(
     query.total = "none"
     for version in tx.resources.search(query).matches:
         task = orjson.loads(version.content or b"{}")
+        if not _is_escalation(task) or task.get("for", {}).get("reference") != patient:
+            continue  # only the escalations WardCare raised for this patient's result
         if _PRIORITY_RANK.get(task.get("priority", "routine"), 0) <= above_rank:
             continue  # the amended score still calls for this escalation
         flagged = {
@@ -353,9 +362,11 @@ _DISPLAY: Final = {
 
 
 def _derived_from(
-    tx: Transaction, ctx: AppContext, source: str
+    tx: Transaction, ctx: AppContext, source: str, patient: str | None
 ) -> list[tuple[StoredVersion, dict[str, Any]]]:
-    """Current Observations listing `source` in derivedFrom that are not entered in error."""
+    """The patient's current Observations listing `source` in derivedFrom that are not entered
+    in error. Another patient's Observation citing it is not WardCare's derivation (scores
+    are made from one patient's records) and is left alone."""
     query = parse_search(
         "Observation",
         [("derived-from", source)],
@@ -367,9 +378,30 @@ def _derived_from(
     found = []
     for version in tx.resources.search(query).matches:
         observation: dict[str, Any] = orjson.loads(version.content or b"{}")
-        if observation.get("status") != _WITHDRAWN:
+        if observation.get("status") != _WITHDRAWN and _subject(observation) == patient:
             found.append((version, observation))
     return found
+
+
+def _patient(tx: Transaction, stored: StoredVersion, resource: dict[str, Any] | None) -> str | None:
+    """The record's patient; for a delete, as its last version named it."""
+    if resource is None and stored.version_id > 1:
+        before = tx.resources.version(stored.resource_type, stored.id, stored.version_id - 1)
+        resource = orjson.loads(before.content) if before and before.content else None
+    return _subject(resource) if resource is not None else None
+
+
+def _subject(resource: dict[str, Any]) -> str | None:
+    reference = (resource.get("subject") or {}).get("reference")
+    return reference if isinstance(reference, str) and reference.startswith("Patient/") else None
+
+
+def _is_escalation(task: dict[str, Any]) -> bool:
+    return any(
+        c.get("system") == codes.TASK_TYPE
+        and c.get("code") in (codes.NEWS2_ESCALATION, "assessment-escalation")
+        for c in (task.get("code") or {}).get("coding") or ()
+    )
 
 
 def _is_news2(observation: dict[str, Any]) -> bool:
