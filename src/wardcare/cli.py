@@ -110,25 +110,46 @@ def demo(
     http_port: PortOpt = None,
     database: DbOpt = None,
     load_only: Annotated[bool, typer.Option("--load-only", help="Stop after loading")] = False,
+    care_record: Annotated[
+        bool,
+        typer.Option(
+            "--care-record/--no-care-record",
+            help="Load the ward's care record too (assessments, care plans, documented care)",
+        ),
+    ] = True,
 ) -> None:
     """Migrate, load a synthetic hospital if the database is empty, and serve."""
     from wardcare.bootstrap import build_context
-    from wardcare.demo.loader import hospital_is_loaded, load_hospital
-    from wardcare.demo.synthetic_hospital import HospitalSpec, build_hospital
+    from wardcare.demo.loader import load_demo
 
     # The demo runs WardCare's DEV ONLY authorisation server, so a newcomer can launch it.
     settings = _settings(host=host, http_port=http_port, database_url=database, dev_mode=True)
     migrate(settings.database_url)
     context = build_context(settings)
-    if hospital_is_loaded(context):
+    with Progress(console=console) as progress:
+        bars: dict[str, Any] = {}
+        titles = {
+            "hospital": "Loading the synthetic hospital",
+            "care": "Replaying the ward's care record",
+        }
+
+        def advance(what: str, total: int, n: int) -> None:
+            if what not in bars:
+                bars[what] = progress.add_task(titles[what], total=total)
+            progress.advance(bars[what], n)
+
+        loaded = load_demo(
+            context, now=datetime.now(UTC), care_record=care_record, progress=advance
+        )
+    if loaded is None:
         console.print("Demo hospital already loaded.")
-    else:
-        hospital = build_hospital(HospitalSpec(), now=datetime.now(UTC))
-        with Progress(console=console) as progress:
-            task = progress.add_task(
-                "Loading the synthetic hospital", total=hospital.resource_count()
-            )
-            load_hospital(context, hospital, progress=lambda n: progress.advance(task, n))
+    elif loaded.care_record is not None:
+        t = loaded.care_record
+        console.print(
+            f"Care record: {t.assessments} assessments, {t.plans_adopted} care plans adopted, "
+            f"{t.documented} interventions documented ({t.not_done} not done), "
+            f"{t.escalations_open} escalations open, {t.escalations_completed} answered."
+        )
     from wardcare.devauth import users
 
     for demo_user in users.USERS.values():  # who the demo login offers, as Practitioners
@@ -143,13 +164,23 @@ app.add_typer(templates_app, name="templates")
 
 
 @templates_app.command("check")
-def templates_check() -> None:
+def templates_check(
+    templates: Annotated[
+        Path | None,
+        typer.Option(
+            "--templates",
+            help="A folder holding assessments/ (and care_plans/) to check, such as a trust's "
+            "own; the shipped care_templates/ by default",
+        ),
+    ] = None,
+) -> None:
     """Validate every template and run its worked examples; exit 1 on any problem."""
     from wardcare import paths
     from wardcare.catalog.catalog import TemplateError, check_examples, load_catalog
 
     try:
-        catalog = load_catalog(paths.CARE_TEMPLATES)
+        # Examples are run below, so every failing one is listed rather than only the first.
+        catalog = load_catalog(templates or paths.CARE_TEMPLATES, run_examples=False)
     except TemplateError as exc:
         console.print(f"[red]Template error:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -304,6 +335,37 @@ hl7_app = typer.Typer(help="HL7 v2: send messages over MLLP, import message file
 app.add_typer(hl7_app, name="hl7")
 
 
+_NOT_APPLIED = ("AE", "AR", "CE", "CR")
+
+
+def _ack_code(ack: bytes) -> tuple[str, str]:
+    """MSA-1 and MSA-2 of an acknowledgement (empty when it has no MSA)."""
+    for segment in ack.split(b"\r"):
+        if segment.startswith(b"MSA"):
+            fields = segment.decode("utf-8", "replace").split(segment.decode()[3:4] or "|")
+            return (fields[1] if len(fields) > 1 else "", fields[2] if len(fields) > 2 else "")
+    return "", ""
+
+
+def _awaited(message: bytes) -> tuple[str | None, str]:
+    """The message's MSH-10 and which ACK ends the wait for it: `app` (an AA/AE/AR, or a
+    CR/CE), `commit` (any of CA/CR/CE) or `none` (nothing is sure to come). HL7 v2.5.1
+    2.9.2-2.9.3: original mode answers once; in enhanced mode MSH-15/16 (table 0155) say."""
+    from wardcare.hl7v2.message_parsing import ParseProblem, parse
+
+    try:
+        header = parse(message).header()
+    except ParseProblem:
+        return None, "app"
+    if not header.enhanced_mode:
+        return header.control_id, "app"
+    if (header.application_ack_type.upper() or "AL") == "AL":
+        return header.control_id, "app"
+    if (header.accept_ack_type.upper() or "AL") == "AL":
+        return header.control_id, "commit"
+    return header.control_id, "none"
+
+
 @hl7_app.command("send")
 def hl7_send(
     files: Annotated[list[Path], typer.Argument(help="HL7 v2 message files (one or more each)")],
@@ -311,26 +373,49 @@ def hl7_send(
     port: Annotated[int, typer.Option("--port")] = 2575,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait per ACK")] = 30.0,
 ) -> None:
-    """Send each message over MLLP and print the ACK it gets back."""
+    """Send each message over MLLP and print each ACK exactly as it comes back (segments on
+    their own lines). Exit status 1 when any ACK is AE, AR, CE or CR."""
     import socket
 
     from wardcare.hl7v2.message_files import split_messages
     from wardcare.hl7v2.mllp_framing import MllpFrameDecoder, encode_frame
 
+    codes: list[str] = []
+    sent: set[str] = set()
+
+    def show(ack: bytes) -> tuple[str, str]:
+        code, control_id = _ack_code(ack)
+        codes.append(code)
+        typer.echo(ack.decode("utf-8", "replace").replace("\r", "\n"))
+        return code, control_id
+
     with socket.create_connection((host, port), timeout=timeout) as conn:
         decoder = MllpFrameDecoder()
         for path in files:
             for message in split_messages(path.read_bytes()):
+                control_id, wait_for = _awaited(message)
                 conn.sendall(encode_frame(message))
-                frames: list[Any] = []
-                while not frames:
+                done = wait_for == "none"
+                while not done:
                     data = conn.recv(65536)
                     if not data:
-                        console.print("[red]The server closed the connection[/red]")
+                        typer.echo("The server closed the connection", err=True)
                         raise typer.Exit(1)
-                    frames = decoder.feed(data)
-                for frame in frames:
-                    console.print(frame.payload.decode("utf-8", "replace").replace("\r", "\n"))
+                    for frame in decoder.feed(data):
+                        code, answers = show(frame.payload)
+                        if answers in sent and answers != control_id:
+                            continue  # a late ACK for an earlier message
+                        done = done or wait_for == "commit" or code not in ("CA", "")
+                if control_id:
+                    sent.add(control_id)
+        # ACKs sent only on a condition (MSH-15/16 ER or SU) may still come: the listener
+        # answers every frame it read before it sees the end of the stream.
+        conn.shutdown(socket.SHUT_WR)
+        while data := conn.recv(65536):
+            for frame in decoder.feed(data):
+                show(frame.payload)
+    if any(code in _NOT_APPLIED for code in codes):
+        raise typer.Exit(1)
 
 
 @hl7_app.command("import")
@@ -338,25 +423,57 @@ def hl7_import(
     file: Annotated[Path, typer.Argument(help="A batch file (FHS/BHS) or many messages")],
     database: DbOpt = None,
 ) -> None:
-    """Apply every message in a file as if it had arrived over MLLP; print a summary."""
+    """Apply every message in a file as if it had arrived over MLLP. Prints one line per
+    message (number, MSH-10, type, ACK codes, outcome, error) and a summary; exit status 1
+    when any message was not applied."""
     from collections import Counter
 
     from wardcare.bootstrap import build_context
     from wardcare.hl7v2.inbound_handler import InboundHandler
     from wardcare.hl7v2.message_files import split_messages
+    from wardcare.hl7v2.message_parsing import ParseProblem, parse
+    from wardcare.services import hl7_inbound
+    from wardcare.storage.hl7_message_log import ACCEPTED, LogFilter
 
     context = build_context(_settings(database_url=database))
     handler = InboundHandler(context)
+    reader = hl7_inbound.interface_actor("WARDCARE", "import")
     messages = split_messages(file.read_bytes())
     outcomes: Counter[str] = Counter()
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"Importing {file.name}", total=len(messages))
+    not_applied = 0
+    try:
         for index, message in enumerate(messages, 1):
-            for ack in handler.handle(message):
-                fields = ack.split(b"\r")[1].split(b"|")
-                outcomes[fields[1].decode()] += 1
-                if fields[1] not in (b"AA", b"CA"):
-                    console.print(f"message {index}: {ack.decode().replace(chr(13), ' | ')}")
-            progress.advance(task)
-    context.uow.engine.dispose()
-    console.print("  ".join(f"{code}: {n}" for code, n in sorted(outcomes.items())))
+            acks = handler.handle(message)
+            codes = [_ack_code(ack)[0] for ack in acks]
+            outcomes.update(codes)
+            try:
+                header = parse(message).header()
+                control_id, kind = header.control_id, header.message_type
+            except ParseProblem:
+                control_id, kind = "", "?"
+            status, error = ("rejected", "the message header cannot be read")
+            if control_id:
+                found, _ = hl7_inbound.list_messages(
+                    context,
+                    actor=reader,
+                    where=LogFilter(
+                        control_id=control_id, sending_application=header.sending_application
+                    ),
+                )
+                logged = next(
+                    (m for m in found if m.sending_facility == header.sending_facility), None
+                )
+                if logged is not None:
+                    status, error = logged.status, logged.error or ""
+            if status != ACCEPTED:
+                not_applied += 1
+            typer.echo(
+                f"{index}\t{control_id or '-'}\t{kind}\t{'/'.join(codes) or '-'}\t{status}"
+                + (f"\t{error}" if error and status != ACCEPTED else "")
+            )
+    finally:
+        context.uow.engine.dispose()
+    typer.echo("  ".join(f"{code}: {n}" for code, n in sorted(outcomes.items())))
+    typer.echo(f"applied: {len(messages) - not_applied} of {len(messages)}")
+    if not_applied:
+        raise typer.Exit(1)

@@ -141,3 +141,26 @@ def test_examples_cover_every_band_and_an_incomplete_assessment(loaded: LoadedTe
         assert band.code in expected_bands, f"no worked example ends in band {band.code!r}"
     if any(item.required for item in t.items):
         assert any(e.expect.missing for e in t.examples), "no worked example is incomplete"
+
+
+def _reachable_totals(loaded: LoadedTemplate) -> set[int]:
+    totals = {0}
+    for item in loaded.template.items:
+        totals = {t + p for t in totals for p in _possible_points(item)}
+    return totals
+
+
+@pytest.mark.parametrize("loaded", SCORED, ids=_name)
+def test_examples_sit_on_both_sides_of_every_band_boundary(loaded: LoadedTemplate) -> None:
+    """For each boundary between two bands (BAPEN 'MUST' step 4, the pressure-ulcer screen, the
+    Morse Fall Scale's organisation-set bands...), a worked example ends on the highest total
+    that can be reached below it and one on the lowest total that can be reached from it."""
+    reachable = _reachable_totals(loaded)
+    example_totals = {e.expect.total for e in loaded.template.examples}
+    for band in loaded.template.bands:
+        below = [t for t in reachable if t < band.min]
+        if not below:
+            continue
+        at_or_above = [t for t in reachable if t >= band.min]
+        assert max(below) in example_totals, f"no example at {max(below)}, below {band.code}"
+        assert min(at_or_above) in example_totals, f"no example at {min(at_or_above)} ({band.code})"

@@ -153,7 +153,42 @@ def _trigger_names_unknown_band(t: Template) -> None:
     t["carePlanTriggers"] = [{"plan": "nutrition-support", "whenBand": ["severe"], "reason": "r"}]
 
 
+def _enable_when_answer_not_an_option(t: Template) -> None:
+    _item(t, "weight")["enableWhen"] = {"question": "mood", "answer": "happy"}
+
+
+def _enable_when_boolean_for_a_number(t: Template) -> None:
+    _item(t, "mood")["enableWhen"] = {"question": "weight", "answer": True}
+
+
+def _enable_when_cycle(t: Template) -> None:
+    _item(t, "weight")["enableWhen"] = {"question": "height", "answer": 1.7}
+    _item(t, "height")["enableWhen"] = {"question": "weight", "answer": 70}
+
+
+def _integer_min_not_whole(t: Template) -> None:
+    t["items"].append({"linkId": "count", "text": "Count", "type": "integer", "min": 0.5})
+
+
+def _min_above_max(t: Template) -> None:
+    _item(t, "weight")["min"] = 50
+    _item(t, "weight")["max"] = 10
+
+
 BROKEN = [
+    (
+        "enableWhen answer that is not an option",
+        _enable_when_answer_not_an_option,
+        ["weight", "enableWhen", "'happy'"],
+    ),
+    (
+        "enableWhen yes/no for a number",
+        _enable_when_boolean_for_a_number,
+        ["mood", "enableWhen", "weight"],
+    ),
+    ("enableWhen in a circle", _enable_when_cycle, ["enableWhen", "circle"]),
+    ("integer min not whole", _integer_min_not_whole, ["count", "whole number"]),
+    ("min above max", _min_above_max, ["weight", "min 50", "max 10"]),
     ("unknown top-level field", _unknown_top_level_field, ["colour", "Extra inputs"]),
     ("unknown field in an item", _unknown_item_field, ["items[3] (mood).colour", "Extra inputs"]),
     ("missing licence", _missing_licence, ["licence", "Field required"]),

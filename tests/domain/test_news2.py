@@ -23,6 +23,8 @@ from wardcare.domain.news2 import (
     RiskBand,
     SpO2Scale,
     VitalSigns,
+    check_fio2,
+    check_oxygen_flow,
     clinical_response,
     news2,
     score_air_or_oxygen,
@@ -761,3 +763,149 @@ def test_total_is_the_sum_of_sub_scores_and_the_red_flag_follows_them() -> None:
         result = news2(dataclasses.replace(NORMAL, pulse=pulse))
         assert result.total == sum(result.sub_scores.values())
         assert result.has_single_parameter_3 == (result.sub_scores[Parameter.PULSE] == 3)
+
+
+# --- Review against RCP NEWS2 (2017) charts 1-4: the single-parameter rule through a whole set,
+# --- each red score on its own, and the monitoring frequency of every band ------------------------
+
+# One parameter at the edge of its 3 (RCP NEWS2 chart 1), everything else scoring 0.
+RED_EDGES = [
+    pytest.param({"respiration_rate": 8}, S1, id="rr-8"),
+    pytest.param({"respiration_rate": 25}, S1, id="rr-25"),
+    pytest.param({"spo2": 91}, S1, id="spo2-scale1-91"),
+    pytest.param({"spo2": 83}, S2, id="spo2-scale2-83"),
+    pytest.param({"systolic_bp": 90}, S1, id="sbp-90"),
+    pytest.param({"systolic_bp": 220}, S1, id="sbp-220"),
+    pytest.param({"pulse": 40}, S1, id="pulse-40"),
+    pytest.param({"pulse": 131}, S1, id="pulse-131"),
+    pytest.param({"consciousness": Consciousness.NEW_CONFUSION}, S1, id="new-confusion"),
+    pytest.param({"consciousness": Consciousness.VOICE}, S1, id="voice"),
+    pytest.param({"temperature": 35.0}, S1, id="temp-35.0"),
+]
+
+
+@pytest.mark.parametrize(("change", "scale"), RED_EDGES)
+def test_a_single_3_alone_is_low_medium_hourly_with_an_urgent_ward_response(
+    change: dict[str, object], scale: SpO2Scale
+) -> None:
+    result = news2(dataclasses.replace(NORMAL, **change), scale)  # type: ignore[arg-type]
+    assert result.total == 3
+    assert result.has_single_parameter_3
+    assert result.response is not None
+    assert result.response.band is RiskBand.LOW_MEDIUM
+    assert result.response.monitoring_interval == timedelta(hours=1)
+    assert result.response.escalation_priority == "urgent"
+
+
+# The value one step inside each red edge scores less than 3: no single-parameter trigger.
+NOT_RED = [
+    pytest.param({"respiration_rate": 9}, S1, 1, id="rr-9"),
+    pytest.param({"respiration_rate": 24}, S1, 2, id="rr-24"),
+    pytest.param({"spo2": 92}, S1, 2, id="spo2-scale1-92"),
+    pytest.param({"spo2": 84}, S2, 2, id="spo2-scale2-84"),
+    pytest.param({"systolic_bp": 91}, S1, 2, id="sbp-91"),
+    pytest.param({"systolic_bp": 219}, S1, 0, id="sbp-219"),
+    pytest.param({"pulse": 41}, S1, 1, id="pulse-41"),
+    pytest.param({"pulse": 130}, S1, 2, id="pulse-130"),
+    pytest.param({"temperature": 35.1}, S1, 1, id="temp-35.1"),
+    pytest.param({"temperature": 39.1}, S1, 2, id="temp-39.1"),
+]
+
+
+@pytest.mark.parametrize(("change", "scale", "total"), NOT_RED)
+def test_one_step_inside_each_red_edge_is_low_without_the_single_parameter_rule(
+    change: dict[str, object], scale: SpO2Scale, total: int
+) -> None:
+    result = news2(dataclasses.replace(NORMAL, **change), scale)  # type: ignore[arg-type]
+    assert result.total == total
+    assert not result.has_single_parameter_3
+    assert result.response is not None
+    assert result.response.band is RiskBand.LOW
+    expected = timedelta(hours=12) if total == 0 else timedelta(hours=4)
+    assert result.response.monitoring_interval == expected
+
+
+@pytest.mark.parametrize(
+    ("spo2", "on_oxygen", "spo2_points", "total", "band"),
+    [
+        # RCP NEWS2 chart 1, SpO2 scale 2: 93 % or more scores only on oxygen; air/oxygen adds 2.
+        (92, True, 0, 2, RiskBand.LOW),
+        (93, True, 1, 3, RiskBand.LOW),
+        (94, True, 1, 3, RiskBand.LOW),
+        (95, True, 2, 4, RiskBand.LOW),
+        (96, True, 2, 4, RiskBand.LOW),
+        (97, True, 3, 5, RiskBand.MEDIUM),  # a 3 and a total of 5: medium outranks low-medium
+        (100, True, 3, 5, RiskBand.MEDIUM),
+        (93, False, 0, 0, RiskBand.LOW),
+        (97, False, 0, 0, RiskBand.LOW),
+        (100, False, 0, 0, RiskBand.LOW),
+        (88, False, 0, 0, RiskBand.LOW),
+        (87, False, 1, 1, RiskBand.LOW),
+    ],
+)
+def test_scale_2_top_bands_score_only_on_oxygen_through_a_whole_set(
+    spo2: int, on_oxygen: bool, spo2_points: int, total: int, band: RiskBand
+) -> None:
+    result = news2(dataclasses.replace(NORMAL, spo2=spo2, on_oxygen=on_oxygen), S2)
+    assert result.sub_scores[Parameter.SPO2] == spo2_points
+    assert result.total == total
+    assert result.response is not None
+    assert result.response.band is band
+
+
+@pytest.mark.parametrize(
+    ("change", "total", "band", "interval"),
+    [
+        # RCP NEWS2 charts 2 and 4: aggregate 4 | 5 and 6 | 7, without any single 3.
+        ({"respiration_rate": 22, "pulse": 112}, 4, RiskBand.LOW, timedelta(hours=4)),
+        (
+            {"respiration_rate": 22, "pulse": 112, "temperature": 38.5},
+            5,
+            RiskBand.MEDIUM,
+            timedelta(hours=1),
+        ),
+        (
+            {"respiration_rate": 22, "pulse": 112, "spo2": 92},
+            6,
+            RiskBand.MEDIUM,
+            timedelta(hours=1),
+        ),
+        (
+            {"respiration_rate": 22, "pulse": 112, "spo2": 92, "temperature": 38.5},
+            7,
+            RiskBand.HIGH,
+            None,
+        ),
+    ],
+)
+def test_aggregate_thresholds_4_5_6_7_through_a_whole_set(
+    change: dict[str, object], total: int, band: RiskBand, interval: timedelta | None
+) -> None:
+    result = news2(dataclasses.replace(NORMAL, **change))  # type: ignore[arg-type]
+    assert result.total == total
+    assert not result.has_single_parameter_3
+    assert result.response is not None
+    assert result.response.band is band
+    assert result.response.monitoring_interval == interval
+
+
+@pytest.mark.parametrize(
+    ("flow", "ok"), [(0, True), (0.5, True), (60, True), (-0.1, False), (60.1, False)]
+)
+def test_oxygen_flow_is_0_to_60_l_per_min(flow: float, ok: bool) -> None:
+    if ok:
+        assert check_oxygen_flow(flow) == flow
+    else:
+        with pytest.raises(ImplausibleVitalSign, match="oxygen flow"):
+            check_oxygen_flow(flow)
+
+
+@pytest.mark.parametrize(
+    ("fio2", "ok"), [(21, True), (100, True), (20.9, False), (100.1, False), (0.4, False)]
+)
+def test_fio2_is_21_to_100_percent(fio2: float, ok: bool) -> None:
+    if ok:
+        assert check_fio2(fio2) == fio2
+    else:
+        with pytest.raises(ImplausibleVitalSign, match="FiO2"):
+            check_fio2(fio2)

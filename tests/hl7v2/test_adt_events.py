@@ -49,8 +49,12 @@ def test_cancel_transfer_returns_the_patient_to_the_first_bed(context: AppContex
     handler = InboundHandler(context)
     _send(handler, original_mode(sample("adt_a01_admit.hl7")))
     _send(handler, original_mode(sample("adt_a02_transfer.hl7")))
-    # A12's PV1-3 is where the patient goes back to (HL7 v2.5.1 3.3.12).
-    cancel = _event("adt_a01_admit.hl7", "A12", "C12")
+    # A12's PV1-3 is where the patient goes back to (HL7 v2.5.1 3.3.12); it is recorded after
+    # the transfer it cancels (an older one would be a late event: tests/hl7v2/
+    # test_adt_out_of_order.py).
+    cancel = _event("adt_a01_admit.hl7", "A12", "C12").replace(
+        b"EVN|A12|20261122082900", b"EVN|A12|20261122153000"
+    )
     assert _send(handler, cancel) == "AA"
     active = [code for code, status in _beds(context) if status == "active"]
     assert active == ["WARD7", "WARD7/BAY2/BED5"]

@@ -382,3 +382,129 @@ def test_one_provenance_names_everything_an_assessment_stored(
     assert any(t.startswith("CarePlan/") for t in targets)
     assert f"Patient/{patient_id}" in targets
     assert entry["resource"]["activity"]["coding"][0]["code"] == "CREATE"
+
+
+def _news2_at(patient_id: str, when: str, **answers: Any) -> dict[str, Any]:
+    """A well patient (NEWS2 0) changed by ``answers``, recorded at ``when``."""
+    well: dict[str, Any] = {
+        "respiration_rate": {"valueInteger": 16},
+        "spo2": {"valueInteger": 97},
+        "systolic_bp": {"valueInteger": 128},
+        "pulse": {"valueInteger": 72},
+        "temperature": {"valueDecimal": 36.8},
+    }
+    response = news2_response(patient_id, **{**well, **answers})
+    response["authored"] = when
+    return response
+
+
+_CONFUSED = {"consciousness": {"valueCoding": {"system": ACVPU, "code": "C"}}}
+
+
+def _open_escalations(client: TestClient, patient_id: str) -> list[dict[str, Any]]:
+    tasks = client.get(
+        "/fhir/Task", params={"patient": patient_id, "status": "requested", "_sort": "authored-on"}
+    ).json()
+    return [e["resource"] for e in tasks.get("entry", ())]
+
+
+def _band(task: dict[str, Any]) -> str:
+    (coding,) = task["reasonCode"]["coding"]
+    assert coding["system"] == "http://wardcare.org/fhir/CodeSystem/news2"
+    return str(coding["code"])
+
+
+def test_a_rise_to_a_higher_band_of_the_same_priority_raises_a_new_escalation(
+    client: TestClient, patient_id: str
+) -> None:
+    # RCP NEWS2 chart 4: a single 3 (low-medium) asks for an urgent ward-based response; a
+    # total of 5 (medium) for urgent assessment by a team with acute-care competencies: a
+    # different response, so it must reach the nurse in charge even while the first is open.
+    single_3 = _news2_at(patient_id, "2026-11-22T10:00:00Z", **_CONFUSED)
+    assert client.post("/fhir/QuestionnaireResponse", json=single_3).status_code == 201
+    total_5 = _news2_at(
+        patient_id, "2026-11-22T11:00:00Z", pulse={"valueInteger": 112}, **_CONFUSED
+    )
+    assert client.post("/fhir/QuestionnaireResponse", json=total_5).status_code == 201
+    tasks = _open_escalations(client, patient_id)
+    assert [(t["priority"], _band(t)) for t in tasks] == [
+        ("urgent", "low-medium"),
+        ("urgent", "medium"),
+    ]
+    # Then 7 (high): a stat Task beside them; the open ones stay open (H06).
+    total_7 = _news2_at(
+        patient_id,
+        "2026-11-22T12:00:00Z",
+        pulse={"valueInteger": 112},
+        respiration_rate={"valueInteger": 22},
+        **_CONFUSED,
+    )
+    assert client.post("/fhir/QuestionnaireResponse", json=total_7).status_code == 201
+    tasks = _open_escalations(client, patient_id)
+    assert [(t["priority"], _band(t)) for t in tasks] == [
+        ("urgent", "low-medium"),
+        ("urgent", "medium"),
+        ("stat", "high"),
+    ]
+
+
+def test_a_lower_or_equal_band_while_a_higher_escalation_is_open_raises_nothing(
+    client: TestClient, patient_id: str
+) -> None:
+    total_5 = _news2_at(
+        patient_id, "2026-11-22T10:00:00Z", pulse={"valueInteger": 112}, **_CONFUSED
+    )
+    assert client.post("/fhir/QuestionnaireResponse", json=total_5).status_code == 201
+    again_5 = _news2_at(
+        patient_id, "2026-11-22T10:30:00Z", pulse={"valueInteger": 112}, **_CONFUSED
+    )
+    single_3 = _news2_at(patient_id, "2026-11-22T11:00:00Z", **_CONFUSED)
+    for body in (again_5, single_3):
+        assert client.post("/fhir/QuestionnaireResponse", json=body).status_code == 201
+    tasks = _open_escalations(client, patient_id)
+    assert [(t["priority"], _band(t)) for t in tasks] == [("urgent", "medium")]
+
+
+def test_a_completed_escalation_does_not_stop_a_new_one(
+    client: TestClient, patient_id: str
+) -> None:
+    single_3 = _news2_at(patient_id, "2026-11-22T10:00:00Z", **_CONFUSED)
+    assert client.post("/fhir/QuestionnaireResponse", json=single_3).status_code == 201
+    (task,) = _open_escalations(client, patient_id)
+    done = {**task, "status": "completed"}
+    assert client.put(f"/fhir/Task/{task['id']}", json=done).status_code == 200
+    again = _news2_at(patient_id, "2026-11-22T11:00:00Z", **_CONFUSED)
+    assert client.post("/fhir/QuestionnaireResponse", json=again).status_code == 201
+    assert [_band(t) for t in _open_escalations(client, patient_id)] == ["low-medium"]
+
+
+@pytest.mark.parametrize(
+    ("on_oxygen", "flow", "fragment"),
+    [
+        (True, 75, "above 60"),  # minValue/maxValue of the published Questionnaire: 0-60 L/min
+        (True, -1, "below 0"),
+        (False, 2, "not asked"),  # enableWhen on-oxygen = true: air with a flow is refused
+    ],
+)
+def test_a_news2_oxygen_flow_answer_is_checked_against_the_template(
+    client: TestClient, patient_id: str, on_oxygen: bool, flow: float, fragment: str
+) -> None:
+    body = news2_response(
+        patient_id, on_oxygen={"valueBoolean": on_oxygen}, oxygen_flow={"valueDecimal": flow}
+    )
+    answer = client.post("/fhir/QuestionnaireResponse", json=body)
+    assert answer.status_code == 422, answer.text
+    issue = answer.json()["issue"][0]
+    assert fragment in issue["diagnostics"]
+    assert "(oxygen-flow)" in issue["diagnostics"]
+    assert issue["expression"] == ["QuestionnaireResponse.item[7].answer[0]"]
+    assert client.get("/fhir/QuestionnaireResponse").json()["total"] == 0
+
+
+def test_an_answer_to_a_disabled_item_is_refused_on_extract_too(
+    client: TestClient, patient_id: str
+) -> None:
+    body = news2_response(patient_id, oxygen_flow={"valueDecimal": 2})
+    answer = client.post("/fhir/QuestionnaireResponse/$extract", json=body)
+    assert answer.status_code == 422
+    assert "(oxygen-flow)" in answer.json()["issue"][0]["diagnostics"]

@@ -31,6 +31,7 @@ from wardcare.services.template_publishing import publish_care_plans, publish_qu
 from wardcare.ui import install as install_ui
 
 log = logging.getLogger("wardcare.api")
+GC_THRESHOLDS = (50_000, 50, 50)
 
 
 def create_app(context: AppContext) -> FastAPI:
@@ -44,6 +45,11 @@ def create_app(context: AppContext) -> FastAPI:
         # it again, which was the tail of the ward due list (p95 81 -> 67 ms in-process).
         gc.collect()
         gc.freeze()
+        # A request allocates thousands of short-lived objects (JSON, models, index rows), so
+        # CPython's default first-generation threshold (700) ran a collection several times
+        # per request: at 50,000 the server spent 1.95 -> 1.80 ms of CPU per create (A/B, 8
+        # clients, SQLite; docs/benchmarks.md).
+        gc.set_threshold(*GC_THRESHOLDS)
         yield
         audit_trail.close()  # everything audited so far is stored before the process ends
 

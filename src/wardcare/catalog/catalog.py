@@ -24,15 +24,17 @@ from wardcare.catalog.field_paths import field_path
 from wardcare.catalog.questionnaires import questionnaire
 from wardcare.catalog.scoring_rules import scoring_rules
 from wardcare.catalog.template_schema import AssessmentTemplate
-from wardcare.domain import assessment_outcome
+from wardcare.domain import assessment_outcome, news2
 from wardcare.domain.assessment_outcome import NEWS2_LINK_IDS, Outcome
 from wardcare.domain.assessment_scoring import (
     Answer,
     AnswerError,
     ScoringRules,
+    check_answers,
     check_expression,
     score,
 )
+from wardcare.fhir import codes
 from wardcare.fhir.validation import structure_issues
 
 
@@ -54,8 +56,35 @@ class LoadedTemplate:
             unknown = sorted(set(answers) - known)
             if unknown:
                 raise AnswerError(unknown[0], f"{unknown[0]!r} is not a question of NEWS2")
-            return assessment_outcome.score_news2(answers, spo2_scale)
+            # The RCP engine's own checks first (its messages name the chart's limits and a
+            # Fahrenheit temperature), then the template's generic ones for every item: the
+            # oxygen flow's min/max and enableWhen, which the engine does not score.
+            outcome = assessment_outcome.score_news2(answers, spo2_scale)
+            check_answers(self.rules, answers)
+            return outcome
         return assessment_outcome.from_sum(score(self.rules, answers))
+
+    @property
+    def band_system(self) -> str:
+        """The CodeSystem of this template's risk bands (Observation.interpretation and the
+        escalation Task's reasonCode)."""
+        if self.template.engine == "news2":
+            return codes.NEWS2_SYSTEM
+        return f"{self.template.code_system}-band"
+
+    def band_rank(self, band_code: str | None) -> int | None:
+        """How high a band ranks among this template's bands (None for an unknown band).
+
+        NEWS2: low < low-medium < medium < high (RCP NEWS2 chart 2). Other templates: the
+        order the bands are listed in the file, lowest risk first; escalation compares the
+        band's Task priority first (domain/escalation.py), so this only orders bands that
+        share a priority.
+        """
+        if self.template.engine == "news2":
+            order = [band.value for band in news2.RiskBand]
+        else:
+            order = [band.code for band in self.template.bands]
+        return order.index(band_code) if band_code in order else None
 
 
 class Catalog:
@@ -138,10 +167,14 @@ def load_template(path: Path) -> LoadedTemplate:
     return LoadedTemplate(template, scoring_rules(template), resource, path)
 
 
-def load_catalog(folder: Path) -> Catalog:
+def load_catalog(folder: Path, *, run_examples: bool = True) -> Catalog:
     """Every template in folder/assessments and folder/care_plans; TemplateError for the first
-    that cannot load, or for an assessment trigger naming a plan or intervention that does not
-    exist."""
+    that cannot load, for an assessment trigger naming a plan or intervention that does not
+    exist, or (with ``run_examples``, as at start-up) for a worked example whose result is not
+    what it expects, naming the file and the example (hazard H12): a ward must never run a
+    template whose own examples no longer hold."""
+    if not (folder / "assessments").is_dir():
+        raise TemplateError(f"{folder}: no assessments/ folder of templates here")
     paths = sorted((folder / "assessments").glob("*.yaml"))
     templates = [load_template(p) for p in paths]
     seen: dict[tuple[str, str], Path] = {}
@@ -157,14 +190,27 @@ def load_catalog(folder: Path) -> Catalog:
         check_triggers([(t.template, t.path) for t in templates], care_plans)
     except CarePlanError as exc:
         raise TemplateError(str(exc)) from None
+    if run_examples:
+        failures = [failure for loaded in templates for failure in check_examples(loaded)]
+        if failures:
+            raise TemplateError(f"{len(failures)} worked example(s) failed: " + "; ".join(failures))
     return Catalog(templates, care_plans)
 
 
 def check_examples(loaded: LoadedTemplate) -> list[str]:
-    """Each worked example scored: the list of examples whose result is not what they expect."""
+    """Each worked example scored: the list of examples whose result is not what they expect
+    (an example whose answers the template refuses is one of them)."""
     failures = []
     for example in loaded.template.examples:
-        outcome = loaded.score(example.answers, spo2_scale=example.spo2_scale)
+        try:
+            outcome = loaded.score(example.answers, spo2_scale=example.spo2_scale)
+        except (AnswerError, ValueError) as exc:
+            link_id = f" ({exc.link_id})" if isinstance(exc, AnswerError) else ""
+            failures.append(
+                f"{loaded.path.name}: example {example.name!r}: its answers are refused: "
+                f"{exc}{link_id}"
+            )
+            continue
         expect = example.expect
         got = (outcome.total, outcome.band_code, list(outcome.missing))
         wanted = (expect.total, expect.band, expect.missing)

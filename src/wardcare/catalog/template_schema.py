@@ -90,7 +90,29 @@ class Item(_Strict):
             raise ValueError(f"item {self.link_id!r} is extracted, so it needs a code")
         if self.balance and not (self.extract and self.unit and self.unit.code == "mL"):
             raise ValueError(f"balance item {self.link_id!r} must be extracted and in mL")
+        if self.type == "integer":
+            for name, limit in (("min", self.min), ("max", self.max)):
+                if limit is not None and not float(limit).is_integer():
+                    raise ValueError(
+                        f"{self.link_id!r} is an integer item: its {name} must be a whole "
+                        f"number, not {limit:g} (published as the Questionnaire's {name}Value)"
+                    )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(
+                f"{self.link_id!r}: min {self.min:g} is above max {self.max:g}: "
+                "no answer could be accepted"
+            )
         return self
+
+    def accepts(self, answer: bool | int | float | str) -> bool:
+        """Whether ``answer`` could be an answer to this item (for enableWhen conditions)."""
+        if self.type == "boolean":
+            return isinstance(answer, bool)
+        if self.type in ("integer", "decimal"):
+            return isinstance(answer, int | float) and not isinstance(answer, bool)
+        if self.type == "choice":
+            return isinstance(answer, str) and answer in {a.code for a in self.answers}
+        return isinstance(answer, str)
 
 
 class Band(_Strict):
@@ -174,11 +196,30 @@ class AssessmentTemplate(_Strict):
         duplicates = {x for x in link_ids if link_ids.count(x) > 1}
         if duplicates:
             raise ValueError(f"linkIds must be unique: {sorted(duplicates)}")
+        by_id = {i.link_id: i for i in self.items}
         for item in self.items:
             if item.enable_when and item.enable_when.question not in link_ids:
                 raise ValueError(
                     f"{item.link_id}: enableWhen names unknown item {item.enable_when.question!r}"
                 )
+            if item.enable_when and not by_id[item.enable_when.question].accepts(
+                item.enable_when.answer
+            ):
+                # An answer the question can never have: the item would never be asked.
+                other = by_id[item.enable_when.question]
+                raise ValueError(
+                    f"{item.link_id}: enableWhen answer {item.enable_when.answer!r} can never be "
+                    f"an answer of {other.link_id} ({other.type})"
+                )
+        for item in self.items:
+            seen = [item.link_id]
+            current = item
+            while current.enable_when is not None:
+                current = by_id[current.enable_when.question]
+                if current.link_id in seen:
+                    path = " -> ".join([*seen, current.link_id])
+                    raise ValueError(f"enableWhen goes round in a circle: {path}")
+                seen.append(current.link_id)
         if self.engine == "sum" and self.kind == "scored":
             if not self.bands:
                 raise ValueError("a scored template needs bands")

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
-from wardcare.demo.synthetic_hospital import SyntheticHospital
+from wardcare.demo.care_record import DEFAULT_SEED
+from wardcare.demo.care_rounds import CareRecordTotals, load_care_record
+from wardcare.demo.synthetic_hospital import (
+    DEFAULT_SPEC,
+    HospitalSpec,
+    SyntheticHospital,
+    build_hospital,
+)
 from wardcare.domain.actor import Actor, ActorKind
 from wardcare.fhir.search_query import parse_search
 from wardcare.services import fhir_interactions as fhir
@@ -50,3 +59,35 @@ def load_hospital(
                 )
         progress(len(group))
     return hospital
+
+
+@dataclass(frozen=True)
+class DemoLoad:
+    hospital: SyntheticHospital
+    care_record: CareRecordTotals | None
+
+
+def load_demo(
+    ctx: AppContext,
+    spec: HospitalSpec = DEFAULT_SPEC,
+    *,
+    now: datetime,
+    care_record: bool = True,
+    care_seed: int = DEFAULT_SEED,
+    progress: Callable[[str, int, int], None] = lambda _what, _total, _n: None,
+) -> DemoLoad | None:
+    """The demo into an empty record: the hospital, then (unless ``care_record`` is False) the
+    ward's care record replayed through the services. Nothing happens, and None is returned,
+    when the hospital is already loaded: loading twice never duplicates."""
+    if hospital_is_loaded(ctx, spec.wards[0].code):
+        return None
+    hospital = build_hospital(spec, now=now)
+    total = hospital.resource_count()
+    load_hospital(ctx, hospital, progress=lambda n: progress("hospital", total, n))
+    totals = None
+    if care_record:
+        count = len(hospital.admitted)
+        totals = load_care_record(
+            ctx, hospital, now=now, seed=care_seed, progress=lambda n: progress("care", count, n)
+        )
+    return DemoLoad(hospital, totals)

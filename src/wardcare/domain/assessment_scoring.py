@@ -9,12 +9,30 @@ own engine instead.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
 
 Answer = bool | int | float | str
+
+
+def exact(value: float | Fraction) -> Fraction:
+    """A number as the exact decimal it was written as (18.5 is 37/2, 0.1 is 1/10).
+
+    Bands are compared exactly, never after rounding and never through binary floating point:
+    BAPEN 'MUST' step 2 puts a loss of exactly 10 % in the 5-10 % band, but (70 - 63) / 70 * 100
+    is 10.000000000000002 in floating point; and a BMI of 18.496 is under 18.5 even though it
+    rounds to 18.5 (BAPEN 'MUST' step 1).
+    """
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    return Fraction(Decimal(repr(float(value))))
 
 
 @dataclass(frozen=True)
@@ -25,11 +43,11 @@ class NumericBand:
     below: float | None = None
     up_to: float | None = None
 
-    def contains(self, value: float) -> bool:
+    def contains(self, value: float | Fraction) -> bool:
         if self.below is not None:
-            return value < self.below
+            return exact(value) < exact(self.below)
         if self.up_to is not None:
-            return value <= self.up_to
+            return exact(value) <= exact(self.up_to)
         return True
 
 
@@ -96,30 +114,66 @@ class AnswerError(ValueError):
         self.link_id = link_id
 
 
+def check_answers(rules: ScoringRules, answers: Mapping[str, Answer]) -> None:
+    """Check every given answer against its item, generically from the template's data (what
+    the published Questionnaire says: item type, minValue/maxValue, answerOption, enableWhen).
+
+    AnswerError names the linkId of the first bad answer: an unknown question; a wrong type;
+    a number outside min/max; a code not among the options; or an answer to a question that is
+    not asked (its enableWhen is false). FHIR R4 Questionnaire.item.enableWhen: a disabled item
+    is not shown and takes no answer; WardCare refuses such an answer rather than storing,
+    extracting or scoring something the nurse was never asked (the ward UI never sends one).
+    """
+    by_id = {item.link_id: item for item in rules.items}
+    unknown = sorted(set(answers) - set(by_id))
+    if unknown:
+        raise AnswerError(unknown[0], f"{unknown[0]!r} is not a question of this assessment")
+    for item in rules.items:
+        if item.link_id not in answers:
+            continue
+        if not _enabled(item, answers, by_id):
+            assert item.enable_when is not None
+            other, expected = item.enable_when
+            raise AnswerError(
+                item.link_id,
+                f"{item.text}: not asked unless {by_id[other].text} ({other}) is "
+                f"{_shown(expected)}; leave it unanswered",
+            )
+        _checked(item, answers[item.link_id])
+
+
+def _shown(value: Answer) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def score(rules: ScoringRules, answers: Mapping[str, Answer]) -> AssessmentResult:
     """Validate answers against the rules and score them; a missing required answer means no
     total (an incomplete assessment is never shown as a low score)."""
-    values = dict(answers)
-    unknown = set(values) - {item.link_id for item in rules.items}
-    if unknown:
-        first = sorted(unknown)[0]
-        raise AnswerError(first, f"{first!r} is not a question of this assessment")
+    check_answers(rules, answers)
+    by_id = {item.link_id: item for item in rules.items}
+    values: dict[str, Answer | Fraction] = dict(answers)
     for item in rules.items:
         if item.derived_from and item.link_id not in values:
+            # Kept exact (a Fraction), never rounded: the bands apply to the value itself
+            # (BAPEN 'MUST' steps 1 and 2: BMI 18.496 is <18.5, a loss of 4.999 % is <5 %).
             derived = _evaluate(item.derived_from, values)
             if derived is not None:
-                values[item.link_id] = round(derived, 2)
+                values[item.link_id] = derived
     scored: list[ItemScore] = []
     missing: list[str] = []
     for item in rules.items:
-        if not _enabled(item, values):
+        if not _enabled(item, values, by_id):
             continue
         if item.link_id not in values:
             if item.required:
                 missing.append(item.link_id)
             continue
         answer = _checked(item, values[item.link_id])
-        scored.append(ItemScore(item.link_id, answer, _points(item, answer)))
+        points = _points(item, answer)
+        shown = float(answer) if isinstance(answer, Fraction) else answer
+        scored.append(ItemScore(item.link_id, shown, points))
     if missing or not rules.scored:
         return AssessmentResult(tuple(scored), None, None, tuple(missing))
     total = sum(s.points for s in scored if s.points is not None)
@@ -133,28 +187,48 @@ def band_for(bands: Sequence[RiskBand], total: int) -> RiskBand | None:
     return None
 
 
-def _enabled(item: ItemRule, values: Mapping[str, Answer]) -> bool:
+def _enabled(
+    item: ItemRule,
+    values: Mapping[str, Answer | Fraction],
+    by_id: Mapping[str, ItemRule],
+    seen: frozenset[str] = frozenset(),
+) -> bool:
+    """FHIR R4 enableWhen (operator =): asked when the other item is itself asked and has the
+    expected answer, of the same kind (yes is not the number 1)."""
     if item.enable_when is None:
         return True
     other, expected = item.enable_when
-    return values.get(other) == expected
+    controller = by_id.get(other)
+    if controller is None or other in seen:
+        return False
+    if not _enabled(controller, values, by_id, seen | {item.link_id}):
+        return False
+    given = values.get(other)
+    if given is None or isinstance(given, bool) != isinstance(expected, bool):
+        return False
+    if isinstance(given, str) != isinstance(expected, str):
+        return False
+    return given == expected
 
 
-def _checked(item: ItemRule, answer: Answer) -> Answer:
+def _checked(item: ItemRule, answer: Answer | Fraction) -> Answer | Fraction:
     where = item.link_id
     if item.kind == "boolean":
         if not isinstance(answer, bool):
             raise AnswerError(where, f"{item.text}: answer yes or no (true/false)")
         return answer
     if item.kind in ("integer", "decimal"):
-        if isinstance(answer, bool) or not isinstance(answer, int | float):
+        if isinstance(answer, bool) or not isinstance(answer, int | float | Fraction):
             raise AnswerError(where, f"{item.text}: answer with a number")
-        if item.kind == "integer" and float(answer) != int(answer):
+        if not math.isfinite(answer):
+            raise AnswerError(where, f"{item.text}: answer with a number")
+        if item.kind == "integer" and exact(answer).denominator != 1:
             raise AnswerError(where, f"{item.text}: answer with a whole number")
-        if item.minimum is not None and answer < item.minimum:
-            raise AnswerError(where, f"{item.text}: {answer} is below {item.minimum}")
-        if item.maximum is not None and answer > item.maximum:
-            raise AnswerError(where, f"{item.text}: {answer} is above {item.maximum}")
+        shown = f"{float(answer):g}"
+        if item.minimum is not None and exact(answer) < exact(item.minimum):
+            raise AnswerError(where, f"{item.text}: {shown} is below {item.minimum:g}")
+        if item.maximum is not None and exact(answer) > exact(item.maximum):
+            raise AnswerError(where, f"{item.text}: {shown} is above {item.maximum:g}")
         return answer
     if item.kind == "choice":
         if not isinstance(answer, str) or answer not in item.option_points:
@@ -166,16 +240,16 @@ def _checked(item: ItemRule, answer: Answer) -> Answer:
     return answer
 
 
-def _points(item: ItemRule, answer: Answer) -> int | None:
+def _points(item: ItemRule, answer: Answer | Fraction) -> int | None:
     if item.kind == "choice" and isinstance(answer, str):
         return item.option_points[answer]
     if item.kind == "boolean":
         if item.points_if_true is None:
             return None
         return item.points_if_true if answer else 0
-    if item.numeric_bands and isinstance(answer, int | float):
+    if item.numeric_bands and isinstance(answer, int | float | Fraction):
         for band in item.numeric_bands:
-            if band.contains(float(answer)):
+            if band.contains(answer):
                 return band.points
     return None
 
@@ -205,27 +279,40 @@ def check_expression(expression: str) -> set[str]:
     return names
 
 
-def _evaluate(expression: str, values: Mapping[str, Answer]) -> float | None:
-    """Arithmetic over answers (names are linkIds with '-' written as '_'); None if one is
-    missing or the arithmetic is impossible (e.g. division by zero)."""
+def _evaluate(expression: str, values: Mapping[str, Answer | Fraction]) -> Fraction | None:
+    """Arithmetic over answers (names are linkIds with '-' written as '_'), done exactly on the
+    decimals as written (see ``exact``); None if one is missing or the arithmetic is impossible
+    (e.g. division by zero)."""
 
-    def walk(node: ast.AST) -> float:
+    def walk(node: ast.AST) -> Fraction:
         if isinstance(node, ast.Expression):
             return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return float(node.value)
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+        ):
+            return exact(node.value)
         if isinstance(node, ast.Name):
             value = values.get(node.id.replace("_", "-"), values.get(node.id))
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float | Fraction):
                 raise LookupError(node.id)
-            return float(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise LookupError(node.id)
+            return exact(value)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -walk(node.operand)
         if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-            return float(_OPERATORS[type(node.op)](walk(node.left), walk(node.right)))
+            result = _OPERATORS[type(node.op)](walk(node.left), walk(node.right))
+            if isinstance(result, Fraction):
+                return result
+            # A fractional power gives a float (or a complex number for a negative base).
+            if isinstance(result, int | float) and math.isfinite(result):
+                return exact(result)
+            raise ArithmeticError(expression)
         raise ValueError(f"only arithmetic is allowed in {expression!r}")
 
     try:
         return walk(ast.parse(expression, mode="eval"))
-    except (LookupError, ZeroDivisionError, OverflowError):
+    except (LookupError, ArithmeticError):
         return None

@@ -154,6 +154,40 @@ def check_plausible(parameter: Parameter, value: float) -> float:
     return _checked(parameter, value)
 
 
+# Air or oxygen (RCP NEWS2 chart 1) is read from the inhaled oxygen flow (0 = room air) or, where
+# recorded, the inspired oxygen fraction. Neither has a band of its own, but a value no device
+# gives is a unit or typing error: flow 0-60 L/min (high-flow nasal oxygen reaches 60), FiO2
+# 21 % (room air) to 100 % (a fraction such as 0.4 is refused: FiO2 is recorded in %).
+OXYGEN_FLOW_LIMITS: Final = (0.0, 60.0)
+FIO2_LIMITS: Final = (21.0, 100.0)
+
+
+def _in_limits(value: float, limits: tuple[float, float], name: str, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, not {value!r}")
+    low, high = limits
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ImplausibleVitalSign(
+            Parameter.AIR_OR_OXYGEN,
+            value,
+            f"{name} {value:g} {unit}? check the reading (expected {low:g}-{high:g} {unit})",
+        )
+    return value
+
+
+def check_oxygen_flow(litres_per_minute: float) -> float:
+    """Inhaled oxygen flow in L/min, 0 (room air) to 60; ImplausibleVitalSign outside it."""
+    return _in_limits(litres_per_minute, OXYGEN_FLOW_LIMITS, "oxygen flow", "L/min")
+
+
+def check_fio2(percent: float) -> float:
+    """Inspired oxygen fraction in %, 21 (room air) to 100; ImplausibleVitalSign outside it."""
+    return _in_limits(percent, FIO2_LIMITS, "FiO2", "%")
+
+
+ACVPU_LETTERS: Final = frozenset(level.value for level in Consciousness)
+
+
 def _band(value: float, upper_bounds: tuple[tuple[float, int], ...], above: int) -> int:
     """The score of the first band whose upper bound (inclusive) holds the value, else ``above``.
 

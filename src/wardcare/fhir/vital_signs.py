@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wardcare.domain.news2 import Parameter
+from wardcare.domain.news2 import ACVPU_LETTERS, Parameter
 from wardcare.fhir import codes
 from wardcare.fhir.dates import InvalidDate, date_range
 
@@ -31,6 +31,8 @@ _UNITS = {
     Parameter.PULSE: {"/min"},
     Parameter.TEMPERATURE: {"Cel"},
 }
+# LOINC 3150-0 Inhaled oxygen concentration (FiO2), in %: checked when recorded, not scored.
+FIO2 = "3150-0"
 # Every code that can carry a NEWS2 input, for searching a patient's recent vital signs.
 INPUT_CODES = (
     *(f"{codes.LOINC}|{c}" for c in (*_BY_LOINC, codes.BP_PANEL, codes.INHALED_O2_FLOW)),
@@ -44,7 +46,16 @@ class Reading:
     parameter: Parameter
     value: float | bool | str  # a number; True/False for on oxygen; the ACVPU letter
     element: str  # the FHIRPath of the value, for error messages
-    unit: str | None
+    unit: str | None  # the UCUM code as recorded
+    amount: float | None = None  # air or oxygen: the flow as recorded (L/min when valid)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reading that cannot be read as the contract says, with the element at fault."""
+
+    element: str
+    message: str
 
 
 def _codings(concept: Any) -> list[tuple[str | None, str | None]]:
@@ -65,11 +76,14 @@ def readings(observation: dict[str, Any]) -> list[Reading]:
     code = _codings(observation.get("code"))
     loinc = {c for s, c in code if s == codes.LOINC}
     if (codes.SNOMED, codes.ACVPU_FINDING) in code:
+        # Only a letter of the ACVPU CodeSystem is a reading (RCP NEWS2 chart 1): anything else
+        # is refused on write (acvpu_problems), and one already stored is skipped, so the set
+        # stays incomplete rather than being scored or crashing the score.
         letter = next(
             (c for s, c in _codings(observation.get("valueCodeableConcept")) if s == codes.ACVPU),
             None,
         )
-        if letter:
+        if letter in ACVPU_LETTERS:
             found.append(
                 Reading(Parameter.CONSCIOUSNESS, letter, "Observation.valueCodeableConcept", None)
             )
@@ -92,7 +106,11 @@ def readings(observation: dict[str, Any]) -> list[Reading]:
         if flow is not None:
             found.append(
                 Reading(
-                    Parameter.AIR_OR_OXYGEN, flow > 0, "Observation.valueQuantity.value", "L/min"
+                    Parameter.AIR_OR_OXYGEN,
+                    flow > 0,
+                    "Observation.valueQuantity.value",
+                    _unit(observation.get("valueQuantity")),
+                    flow,
                 )
             )
     for index, component in enumerate(observation.get("component", ())):
@@ -107,14 +125,83 @@ def readings(observation: dict[str, Any]) -> list[Reading]:
             unit = component.get("valueQuantity", {}).get("code")
             found.append(Reading(Parameter.SYSTOLIC_BP, value, where, unit))
         elif codes.INHALED_O2_FLOW in component_loinc:
-            found.append(Reading(Parameter.AIR_OR_OXYGEN, value > 0, where, "L/min"))
+            unit = _unit(component.get("valueQuantity"))
+            found.append(Reading(Parameter.AIR_OR_OXYGEN, value > 0, where, unit, value))
     return found
 
 
 def _quantity(quantity: Any) -> float | None:
-    if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
+    if (
+        isinstance(quantity, dict)
+        and isinstance(quantity.get("value"), int | float)
+        and not isinstance(quantity.get("value"), bool)
+    ):
         return float(quantity["value"])
     return None
+
+
+def _unit(quantity: Any) -> str | None:
+    code = quantity.get("code") if isinstance(quantity, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def acvpu_problems(observation: dict[str, Any]) -> list[Problem]:
+    """A consciousness Observation (SNOMED CT 1104441000000107) must be coded with one letter of
+    http://wardcare.org/fhir/CodeSystem/acvpu: A, C, V, P or U (RCP NEWS2 chart 1)."""
+    if observation.get("resourceType") != "Observation":
+        return []
+    if (codes.SNOMED, codes.ACVPU_FINDING) not in _codings(observation.get("code")):
+        return []
+    expected = f"A, C, V, P or U of {codes.ACVPU}"
+    concept = observation.get("valueCodeableConcept")
+    codings = concept.get("coding", ()) if isinstance(concept, dict) else ()
+    for index, coding in enumerate(codings):
+        if isinstance(coding, dict) and coding.get("system") == codes.ACVPU:
+            if coding.get("code") in ACVPU_LETTERS:
+                return []
+            return [
+                Problem(
+                    f"Observation.valueCodeableConcept.coding[{index}].code",
+                    f"consciousness {coding.get('code')!r} is not an ACVPU level: "
+                    f"record {expected}",
+                )
+            ]
+    return [
+        Problem(
+            "Observation.valueCodeableConcept",
+            f"consciousness (ACVPU) must be a valueCodeableConcept coded {expected}",
+        )
+    ]
+
+
+def fio2_readings(observation: dict[str, Any]) -> list[Reading]:
+    """FiO2 (LOINC 3150-0) values an Observation carries, alone or as components."""
+    if observation.get("resourceType") != "Observation":
+        return []
+    found: list[Reading] = []
+    if (codes.LOINC, FIO2) in _codings(observation.get("code")):
+        quantity = observation.get("valueQuantity")
+        value = _quantity(quantity)
+        if value is not None:
+            found.append(
+                Reading(
+                    Parameter.AIR_OR_OXYGEN,
+                    value > 21,
+                    "Observation.valueQuantity.value",
+                    _unit(quantity),
+                    value,
+                )
+            )
+    for index, component in enumerate(observation.get("component", ())):
+        if isinstance(component, dict) and (codes.LOINC, FIO2) in _codings(component.get("code")):
+            quantity = component.get("valueQuantity")
+            value = _quantity(quantity)
+            if value is not None:
+                where = f"Observation.component[{index}].valueQuantity.value"
+                found.append(
+                    Reading(Parameter.AIR_OR_OXYGEN, value > 21, where, _unit(quantity), value)
+                )
+    return found
 
 
 def effective_range(observation: dict[str, Any]) -> tuple[int, int] | None:

@@ -6,11 +6,20 @@ services/hl7_inbound.apply), so a message is applied whole or not at all.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from wardcare.domain.actor import Actor
 from wardcare.hl7v2 import adt_to_fhir as adt
-from wardcare.hl7v2.inbound_lookups import ensure_places, find_patient, new_patient_id
+from wardcare.hl7v2.inbound_lookups import (
+    ensure_places,
+    find_patient,
+    find_places,
+    new_patient_id,
+    of_patient,
+    open_encounters,
+    survivor_of,
+)
 from wardcare.hl7v2.message_parsing import Header, ParsedMessage, Segment
 from wardcare.hl7v2.pid_to_patient import (
     MappingProblem,
@@ -33,6 +42,17 @@ def required(message: ParsedMessage, name: str) -> Segment:
     return segment
 
 
+def event_time(message: ParsedMessage, header: Header, zone: str) -> str | None:
+    """When the event happened, which orders a patient's moves: EVN-6 Event Occurred, else
+    EVN-2 Recorded Date/Time (HL7 v2.5.1 3.4.1.6, 3.4.1.2), else MSH-7 (2.14.9.7)."""
+    evn = message.first("EVN")
+    return (
+        adt.event_time(evn.get(6) if evn else "", "EVN^1^6", zone)
+        or adt.event_time(evn.get(2) if evn else "", "EVN^1^2", zone)
+        or adt.event_time(header.message_time, "MSH^1^7", zone)
+    )
+
+
 def apply_adt(
     tx: Transaction,
     ctx: AppContext,
@@ -46,20 +66,28 @@ def apply_adt(
     zone = ctx.settings.local_timezone
     pid = required(message, "PID")
     keys = patient_keys(pid)
-    existing = find_patient(tx, ctx, keys)
-    patient = patient_resource(pid, keys, existing)
-    patient["id"] = existing["id"] if existing else new_patient_id(keys)
+    named = find_patient(tx, ctx, keys, follow=False)
+    existing = survivor_of(tx, named) if named else None
+    if named is not None and existing is not None and existing["id"] != named["id"]:
+        # PID names a record retired by a merge: the message applies to the survivor, whose
+        # own identifiers and details are not replaced by the retired record's.
+        patient = copy.deepcopy(existing)
+    else:
+        patient = patient_resource(pid, keys, existing)
+        patient["id"] = existing["id"] if existing else new_patient_id(keys)
+    when = event_time(message, header, zone)
+    retired = None
     if event == "A40":
-        _merge(tx, ctx, applied, actor=actor, message=message, survivor=patient)
+        retired = _merge(tx, ctx, applied, actor=actor, message=message, survivor=patient)
     patient = hl7_inbound.save(tx, ctx, applied, actor=actor, resource=patient)
     patient_ref = f"Patient/{patient['id']}"
     applied.patient = patient_ref
+    if retired is not None:
+        _move_to_survivor(
+            tx, ctx, applied, actor=actor, retired=retired, survivor_ref=patient_ref, when=when
+        )
     if event in _PERSON_ONLY or event == "A40":
         return
-    evn = message.first("EVN")
-    when = adt.event_time(evn.get(2) if evn else "", "EVN^1^2", zone) or adt.event_time(
-        header.message_time, "MSH^1^7", zone
-    )
     pv1 = message.first("PV1")
     encounter_ref = None
     if pv1 is not None:
@@ -114,9 +142,30 @@ def _encounter(
         status = "in-progress" if event == "A01" else "arrived"
         if current and current.get("status") not in ("planned", "arrived", "in-progress"):
             status = current["status"]  # a late A01 after the discharge does not reopen it
-        updated = adt.admitted(
-            current, pv1=pv1, patient_ref=patient_ref, status=status, start=admit, bed_refs=beds
-        )
+        if current and adt.is_older(admit, current):
+            # A late admission (its bed older than a transfer already applied): its bed is
+            # history, the patient stays where the newer move put them.
+            updated = adt.as_history(
+                adt.admitted(
+                    current,
+                    pv1=pv1,
+                    patient_ref=patient_ref,
+                    status=status,
+                    start=None,
+                    bed_refs=[],
+                ),
+                when=admit,
+                bed_refs=beds,
+            )
+        else:
+            updated = adt.admitted(
+                current,
+                pv1=pv1,
+                patient_ref=patient_ref,
+                status=status,
+                start=admit,
+                bed_refs=beds,
+            )
     elif event == "A08":
         if current is None:
             return None  # an update of a visit WardCare never saw admitted: the Patient only
@@ -144,7 +193,7 @@ def _encounter(
                 start=admit,
                 bed_refs=[],
             )
-        updated = adt.transferred(current, when=when, bed_refs=beds)
+        updated = adt.moved(current, when=when, bed_refs=beds)
     elif event == "A03":
         if current is None:
             current = adt.admitted(
@@ -162,13 +211,64 @@ def _encounter(
         updated = adt.admission_cancelled(current, when=when)
     elif event == "A12":
         assert current is not None
-        updated = adt.transferred(current, when=when, bed_refs=beds)
+        updated = _transfer_cancelled(tx, ctx, current, pv1=pv1, when=when, bed_refs=beds)
     else:  # A13
         assert current is not None
-        updated = adt.discharge_cancelled(current, when=when, bed_refs=beds)
+        updated = _discharge_cancelled(
+            tx, ctx, current, patient_ref=patient_ref, when=when, bed_refs=beds
+        )
     updated["id"] = encounter_id
     hl7_inbound.save(tx, ctx, applied, actor=actor, resource=updated)
     return f"Encounter/{encounter_id}"
+
+
+def _transfer_cancelled(
+    tx: Transaction,
+    ctx: AppContext,
+    current: dict[str, Any],
+    *,
+    pv1: Segment,
+    when: str | None,
+    bed_refs: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """A12 (HL7 v2.5.1 3.3.12): PV1-3 is where the patient was before the cancelled transfer,
+    PV1-6 where that transfer took them. Only the latest transfer can be undone by moving the
+    patient back: when PV1-6 is not where the patient is now, or the cancel happened before
+    the latest move, the patient stays where they are."""
+    if current.get("status") in ("finished", "cancelled"):
+        return adt.transferred(current, when=when, bed_refs=bed_refs)
+    cancelled = adt.places(pv1, 6)
+    if cancelled:
+        refs = find_places(tx, ctx, cancelled)
+        if refs is None or not {ref for ref, _ in refs} <= set(adt.active_places(current)):
+            return copy.deepcopy(current)
+    if adt.is_older(when, current):
+        return copy.deepcopy(current)
+    return adt.moved(current, when=when, bed_refs=bed_refs)
+
+
+def _discharge_cancelled(
+    tx: Transaction,
+    ctx: AppContext,
+    current: dict[str, Any],
+    *,
+    patient_ref: str,
+    when: str | None,
+    bed_refs: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """A13 (HL7 v2.5.1 3.3.13): the stay is in progress again, in PV1-3. Not when the patient
+    has since been admitted to a bed on another visit (the cancel arrived after a newer
+    admission): one patient never takes two beds, so the stay stays finished and the place is
+    kept as history up to that admission. A stay already in progress is left as it is."""
+    if current.get("status") != "finished":
+        return copy.deepcopy(current)
+    for other in open_encounters(tx, ctx, patient_ref):
+        if other["id"] == current.get("id") or not adt.active_places(other):
+            continue
+        active = [e for e in other["location"] if e["status"] == "active"]
+        since = active[0].get("period", {}).get("start")
+        return adt.as_history(current, when=when, bed_refs=bed_refs, until=since)
+    return adt.discharge_cancelled(current, when=when, bed_refs=bed_refs)
 
 
 def _merge(
@@ -179,16 +279,20 @@ def _merge(
     actor: Actor,
     message: ParsedMessage,
     survivor: dict[str, Any],
-) -> None:
-    """A40: the non-surviving record stays, inactive and `replaced-by` the survivor, which
-    `replaces` it (FHIR R4 Patient.link), so its data stay reachable from the survivor."""
+) -> dict[str, Any] | None:
+    """A40 (HL7 v2.5.1 3.3.40; PID is the survivor, MRG-1 the non-surviving patient): the
+    non-surviving record stays, inactive and `replaced-by` the survivor, which `replaces` it
+    (FHIR R4 Patient.link), so its data stay reachable from the survivor. The survivor is the
+    end of PID's `replaced-by` chain (find_patient follows it): merging into a patient that
+    was itself merged links to the record in use. Returns the retired record (None when
+    MRG-1 names the survivor itself)."""
     mrg = required(message, "MRG")
     prior_keys = identifier_keys(mrg, 1, where="MRG")
-    prior = find_patient(tx, ctx, prior_keys) if prior_keys.primary else None
+    prior = find_patient(tx, ctx, prior_keys, follow=False) if prior_keys.primary else None
     if prior is None:
         raise MappingProblem("204", "MRG-1 names no patient WardCare knows", "MRG^1^1")
     if prior["id"] == survivor["id"]:
-        return
+        return None
     links = [
         lk
         for lk in survivor.get("link", ())
@@ -203,3 +307,38 @@ def _merge(
         {"other": {"reference": f"Patient/{survivor['id']}"}, "type": "replaced-by"}
     ]
     hl7_inbound.save(tx, ctx, applied, actor=actor, resource=retired)
+    return retired
+
+
+def _move_to_survivor(
+    tx: Transaction,
+    ctx: AppContext,
+    applied: hl7_inbound.Applied,
+    *,
+    actor: Actor,
+    retired: dict[str, Any],
+    survivor_ref: str,
+    when: str | None,
+) -> None:
+    """What a nurse must see about the person follows them to the survivor, as new versions
+    (the retired record's versions stay in history):
+    - allergies and diagnoses (a nurse reading the survivor must see the allergies: hazard
+      HL7-I11);
+    - the retired record's stay in a bed: moved to the survivor when the survivor has none,
+      else finished at the merge, so one person never holds two beds (hazard HL7-I12)."""
+    retired_ref = f"Patient/{retired['id']}"
+    for resource_type, param, field in (
+        ("AllergyIntolerance", "patient", "patient"),
+        ("Condition", "subject", "subject"),
+    ):
+        for resource in of_patient(tx, ctx, resource_type, param, retired_ref):
+            resource[field] = {"reference": survivor_ref}
+            hl7_inbound.save(tx, ctx, applied, actor=actor, resource=resource)
+    in_bed = any(adt.active_places(e) for e in open_encounters(tx, ctx, survivor_ref))
+    for encounter in open_encounters(tx, ctx, retired_ref):
+        if in_bed:
+            updated = adt.discharged(encounter, when=when)
+        else:
+            updated = {**encounter, "subject": {"reference": survivor_ref}}
+            in_bed = bool(adt.active_places(encounter))
+        hl7_inbound.save(tx, ctx, applied, actor=actor, resource=updated)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from wardcare.hl7v2.hl7_values import BadValue, fhir_date, fhir_datetime, stable_id
@@ -91,6 +92,82 @@ def event_time(time_text: str, where: str, zone: str) -> str | None:
         raise MappingProblem("102", str(exc), where) from exc
 
 
+def _moment(text: str | None) -> datetime | None:
+    """A FHIR dateTime as an instant to compare (a date alone counts from its midnight UTC; a
+    year or year-month is too coarse to order moves by)."""
+    if not text or len(text) < 10:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _start(entry: dict[str, Any]) -> datetime | None:
+    return _moment(entry.get("period", {}).get("start"))
+
+
+def active_places(encounter: dict[str, Any]) -> list[str]:
+    """The Location references of the Encounter's current places (the ward and the bed)."""
+    return [
+        e["location"]["reference"] for e in encounter.get("location", ()) if e["status"] == "active"
+    ]
+
+
+def is_older(when: str | None, encounter: dict[str, Any]) -> bool:
+    """True when an event at `when` happened before the latest move already on the Encounter.
+    Moves are ordered by when they happened (HL7 v2.5.1 3.4.1.6 EVN-6 Event Occurred, else
+    3.4.1.2 EVN-2 Recorded Date/Time, else MSH-7), not by when they arrived: an interface
+    engine can deliver an older event after a newer one. Unknown times order by arrival."""
+    moment = _moment(when)
+    starts = [s for e in encounter.get("location", ()) if (s := _start(e)) is not None]
+    return moment is not None and bool(starts) and moment < max(starts)
+
+
+def as_history(
+    encounter: dict[str, Any],
+    *,
+    when: str | None,
+    bed_refs: list[tuple[str, str]],
+    until: str | None = None,
+) -> dict[str, Any]:
+    """An older move than the latest: its places become `completed` entries in their place in
+    the location history (from `when` to the next move, or `until`), and the current places
+    stay as they are. The stay before it now ends at `when`. Applied twice, it changes nothing."""
+    history = copy.deepcopy(encounter)
+    entries: list[dict[str, Any]] = history.get("location", [])
+    moment = _moment(when)
+    if moment is None or not bed_refs:
+        return history
+    known = {(e["location"]["reference"], e.get("period", {}).get("start")) for e in entries}
+    if all((ref, when) in known for ref, _ in bed_refs):
+        return history
+    later = sorted(
+        (start, e["period"]["start"]) for e in entries if (start := _start(e)) and start > moment
+    )
+    end = until or (later[0][1] if later else None)
+    for entry in entries:
+        start = _start(entry)
+        ended = _moment(entry.get("period", {}).get("end"))
+        if (
+            entry["status"] == "completed"
+            and start is not None
+            and start < moment
+            and (ended is None or ended > moment)
+        ):
+            entry["period"]["end"] = when
+    added = []
+    for entry in _active_entries(bed_refs, when):
+        entry["status"] = "completed"
+        if end:
+            entry["period"]["end"] = end
+        added.append(entry)
+    at = next((i for i, e in enumerate(entries) if (s := _start(e)) and s > moment), len(entries))
+    history["location"] = entries[:at] + added + entries[at:]
+    return history
+
+
 def _active_entries(refs: list[tuple[str, str]], start: str | None) -> list[dict[str, Any]]:
     entries = []
     for location_ref, kind in refs:
@@ -158,6 +235,20 @@ def admitted(
         _complete_active(encounter, start)
         encounter["location"] = encounter.get("location", []) + _active_entries(bed_refs, start)
     return encounter
+
+
+def moved(
+    encounter: dict[str, Any], *, when: str | None, bed_refs: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """A02 (and A12, back to where PV1-3 says), in the order the moves happened: a move older
+    than the latest one is history only; a move to where the patient already is changes
+    nothing (an engine's resend under a new MSH-10)."""
+    if encounter.get("status") not in ("finished", "cancelled"):
+        if not bed_refs or active_places(encounter) == [ref for ref, _ in bed_refs]:
+            return copy.deepcopy(encounter)
+        if is_older(when, encounter):
+            return as_history(encounter, when=when, bed_refs=bed_refs)
+    return transferred(encounter, when=when, bed_refs=bed_refs)
 
 
 def transferred(

@@ -22,6 +22,8 @@ from wardcare.domain.actor import Actor
 from wardcare.errors import Category, WardCareError
 from wardcare.hl7v2.ack_builder import AckError, build_ack
 from wardcare.hl7v2.adt_apply import ADT_EVENTS, apply_adt
+from wardcare.hl7v2.inbound_lookups import identifier_groups
+from wardcare.hl7v2.inbound_ordering import PATIENT_GROUPS, PATIENT_LOCKS, message_identifiers
 from wardcare.hl7v2.message_parsing import (
     Header,
     ParsedMessage,
@@ -50,13 +52,19 @@ class InboundHandler:
         self.ctx = ctx
         self.code_map = code_map or load_observation_codes(paths.FHIR_PROFILES / CODE_MAP_FILE)
 
-    def ordering_key(self, raw: bytes) -> str | None:
-        """The patient a message is about: one patient's messages are applied in order."""
+    def ordering_keys(self, raw: bytes) -> tuple[str, ...]:
+        """The patient a message is about, by every identifier it names (inbound_ordering):
+        one patient's messages are applied in order."""
         try:
             message = parse(raw)
         except ParseProblem:
-            return None
-        return _patient_key(message)
+            return ()
+        return self._ordering_keys(message)
+
+    def _ordering_keys(self, message: ParsedMessage) -> tuple[str, ...]:
+        return PATIENT_GROUPS.ordering_keys(
+            message_identifiers(message), lambda keys: identifier_groups(self.ctx, keys)
+        )
 
     def handle(self, raw: bytes) -> list[bytes]:
         """The ACKs to answer `raw` with (none in enhanced mode when none is asked for)."""
@@ -84,7 +92,7 @@ class InboundHandler:
             header.message_type,
             _patient_key(message),
         )
-        with hl7_inbound.message_lock(keys):
+        with PATIENT_LOCKS.hold(self._ordering_keys(message)), hl7_inbound.message_lock(keys):
             try:
                 claim = hl7_inbound.receive(self.ctx, raw=_text(raw), keys=keys)
             except WardCareError as exc:
@@ -116,7 +124,11 @@ class InboundHandler:
             header.message_type,
             logged.patient_key,
         )
-        with hl7_inbound.message_lock(keys):
+        # The patient's other messages wait (and it waits for them); one already applied is a
+        # 409, checked under the locks so two reprocesses cannot both apply it.
+        with PATIENT_LOCKS.hold(self._ordering_keys(message)), hl7_inbound.message_lock(keys):
+            again = hl7_inbound.get_message(self.ctx, actor=_nobody(), message_id=message_id)
+            hl7_inbound.reprocessable(again or logged)
             return self._process(message, header, message_id, keys.patient_key)
 
     # -- steps ------------------------------------------------------------------------------

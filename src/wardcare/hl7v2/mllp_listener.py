@@ -12,39 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from wardcare.hl7v2.inbound_handler import InboundHandler
+from wardcare.hl7v2.inbound_ordering import PatientQueues
 from wardcare.hl7v2.mllp_framing import DEFAULT_MAX_FRAME_SIZE, MllpFrameDecoder, encode_frame
 
 log = logging.getLogger("wardcare.hl7v2")
 
+# A message's handling waits on the database most of the time (round trips, commits), so each
+# connection needs a thread of its own to keep the cores busy: asyncio's default executor has
+# 6 threads on 2 cores, and with 8 connections two waited while the cores idled.
+HANDLER_THREADS = 32
+_HANDLER_THREADS = ThreadPoolExecutor(
+    max_workers=HANDLER_THREADS, thread_name_prefix="wardcare-mllp"
+)
+
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
-
-
-class _PatientQueues:
-    """asyncio locks are FIFO: waiting messages for one patient run in arrival order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str | None) -> AsyncIterator[None]:
-        if key is None:
-            yield
-            return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 class MllpListener:
@@ -63,7 +49,7 @@ class MllpListener:
         self.max_frame_size = max_frame_size
         self.idle_timeout = idle_timeout
         self._server: asyncio.Server | None = None
-        self._queues = _PatientQueues()
+        self._queues = PatientQueues()  # every identifier of the patient (inbound_ordering)
         self._connections: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -88,6 +74,14 @@ class MllpListener:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._server.wait_closed()
 
+    async def _in_thread(self, payload: bytes) -> list[bytes]:
+        """`handler.handle` in a handler thread, with this task's context (as `to_thread`)."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            _HANDLER_THREADS, context.run, self.handler.handle, payload
+        )
+
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
@@ -104,9 +98,9 @@ class MllpListener:
                     if frame.oversize:
                         acks = self.handler.too_large(frame.payload, self.max_frame_size)
                     else:
-                        key = self.handler.ordering_key(frame.payload)
-                        async with self._queues.hold(key):
-                            acks = await asyncio.to_thread(self.handler.handle, frame.payload)
+                        keys = self.handler.ordering_keys(frame.payload)
+                        async with self._queues.hold(keys):
+                            acks = await self._in_thread(frame.payload)
                     for ack in acks:
                         writer.write(encode_frame(ack))
                     await writer.drain()

@@ -121,9 +121,7 @@ def score_observation(
     )
     observation["valueInteger"] = outcome.total
     if outcome.band_code:
-        system = (
-            codes.NEWS2_SYSTEM if template.engine == "news2" else (f"{template.code_system}-band")
-        )
+        system = loaded.band_system
         observation["interpretation"] = [
             {
                 "coding": [

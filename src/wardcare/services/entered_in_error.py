@@ -262,12 +262,13 @@ def _after_amendment(
 ) -> None:
     """A higher band raises its escalation (H13); a lower one flags, never closes, the open one."""
     patient = amended["subject"]["reference"]
+    loaded = ctx.catalog.get("news2")
+    assert loaded is not None, "the NEWS2 template ships with WardCare"
     escalation.escalate_if_needed(
         tx,
         ctx,
         actor=actor,
-        task_code=codes.NEWS2_ESCALATION,
-        title="NEWS2",
+        loaded=loaded,
         outcome=outcome,
         result=stored,
         patient=patient,
@@ -399,7 +400,7 @@ def _subject(resource: dict[str, Any]) -> str | None:
 def _is_escalation(task: dict[str, Any]) -> bool:
     return any(
         c.get("system") == codes.TASK_TYPE
-        and c.get("code") in (codes.NEWS2_ESCALATION, "assessment-escalation")
+        and c.get("code") in (codes.NEWS2_ESCALATION, escalation.ASSESSMENT_ESCALATION)
         for c in (task.get("code") or {}).get("coding") or ()
     )
 

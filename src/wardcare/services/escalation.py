@@ -2,8 +2,11 @@
 
 RCP NEWS2 chart 4: a single parameter scoring 3 or a total of 5-6 needs an urgent response, 7 or
 more an emergency one. An open escalation is never closed by a later, lower score: a person
-completes or cancels it (brief section 8; hazard log). A new Task is raised only when none of
-at least the same priority is already open for the patient.
+completes or cancels it (brief section 8; hazard H06). The Task records its risk band in
+`reasonCode` (the template's band CodeSystem), and a new Task is raised unless one of the same
+template at least as high (priority, then band: `domain/escalation.py`) is already open for
+the patient, so a rise from a single 3 (low-medium) to 5 (medium), both `urgent`, asks for the
+medium response too (hazard H18).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import Any
 
 import orjson
 
+from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import Outcome
+from wardcare.domain.escalation import ESCALATING, EscalationLevel, needs_new_task
 from wardcare.fhir import codes
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import fhir_interactions as fhir
@@ -22,8 +27,37 @@ from wardcare.services.context import AppContext
 from wardcare.storage.unit_of_work import Transaction
 
 OPEN_STATUSES = frozenset({"requested", "received", "accepted", "ready", "in-progress", "on-hold"})
-_RANK = {"routine": 0, "urgent": 1, "asap": 2, "stat": 3}
-ESCALATING = frozenset({"urgent", "asap", "stat"})
+ASSESSMENT_ESCALATION = "assessment-escalation"
+
+
+def task_code(loaded: LoadedTemplate) -> str:
+    """The Task.code of a template's escalations."""
+    return codes.NEWS2_ESCALATION if loaded.template.engine == "news2" else ASSESSMENT_ESCALATION
+
+
+def _open_level(loaded: LoadedTemplate, task: dict[str, Any]) -> EscalationLevel | None:
+    """The level of an open escalation Task of this template; None if it is closed or another
+    template's (assessment escalations of all sum templates share one Task code)."""
+    if task.get("status") not in OPEN_STATUSES:
+        return None
+    reason = task.get("reasonCode")
+    codings = reason.get("coding", ()) if isinstance(reason, dict) else ()
+    band = next(
+        (
+            c.get("code")
+            for c in codings
+            if isinstance(c, dict) and c.get("system") == loaded.band_system
+        ),
+        None,
+    )
+    if band is None and any(isinstance(c, dict) and c.get("system") for c in codings):
+        return None  # another template's band
+    if band is None and loaded.template.engine != "news2":
+        # Written before bands were recorded: the title tells whose it was.
+        text = task.get("code", {}).get("text", "")
+        if text != f"{loaded.template.title} escalation":
+            return None
+    return EscalationLevel.of(task.get("priority"), loaded.band_rank(band))
 
 
 def _source_withdrawn(task: dict[str, Any]) -> bool:
@@ -41,8 +75,7 @@ def escalate_if_needed(
     ctx: AppContext,
     *,
     actor: Actor,
-    task_code: str,
-    title: str,
+    loaded: LoadedTemplate,
     outcome: Outcome,
     result: StoredVersion,
     patient: str,
@@ -53,38 +86,53 @@ def escalate_if_needed(
     priority = outcome.priority
     if priority not in ESCALATING:
         return None
+    title = loaded.template.title if loaded.template.engine != "news2" else "NEWS2"
+    code = task_code(loaded)
+    level = EscalationLevel.of(priority, loaded.band_rank(outcome.band_code))
     recent = tx.resources.newest_with_token(
         "Task",
         subject_param="patient",
         subject=("Patient", patient.split("/", 1)[1]),
         token_param="code",
         system=codes.TASK_TYPE,
-        code=task_code,
+        code=code,
         date_param="authored-on",
         limit=20,
     )
-    for open_task in recent:
-        content = orjson.loads(open_task.content or b"{}")
-        if (
-            content.get("status") in OPEN_STATUSES
-            and _RANK.get(content.get("priority", "routine"), 0) >= _RANK[priority]
-            and not _source_withdrawn(content)
-        ):
-            return None
+    open_levels = [
+        found
+        for found in (
+            _open_level(loaded, content)
+            for content in (orjson.loads(t.content or b"{}") for t in recent)
+            if not _source_withdrawn(content)
+        )
+        if found is not None
+    ]
+    if not needs_new_task(level, open_levels):
+        return None
     task: dict[str, Any] = {
         "resourceType": "Task",
         "status": "requested",
         "intent": "order",
         "priority": priority,
         "code": {
-            "coding": [{"system": codes.TASK_TYPE, "code": task_code}],
+            "coding": [{"system": codes.TASK_TYPE, "code": code}],
             "text": f"{title} escalation",
         },
         "description": f"{title} {outcome.total} ({outcome.band_display}). {outcome.response}",
         "focus": {"reference": f"{result.resource_type}/{result.id}"},
         "for": {"reference": patient},
         "authoredOn": authored,
-        "reasonCode": {"text": f"{outcome.band_display}: {outcome.meaning}"},
+        "reasonCode": {
+            "coding": [
+                {
+                    "system": loaded.band_system,
+                    "code": outcome.band_code,
+                    "display": outcome.band_display,
+                }
+            ],
+            "text": f"{outcome.band_display}: {outcome.meaning}",
+        },
         "owner": {"display": "Nurse in charge"},
     }
     if encounter:

@@ -22,7 +22,9 @@ from typing import Any
 
 import orjson
 
+from wardcare import errors
 from wardcare.domain.actor import Actor, ActorKind
+from wardcare.errors import Category
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import authorisation
@@ -202,6 +204,16 @@ def list_messages(
     authorisation.authorise_interface(actor)
     with ctx.uow.read() as tx:
         return message_log.search(tx.connection, where)
+
+
+def reprocessable(message: LoggedMessage) -> None:
+    """A message already applied (AA) is not applied again: `$reprocess` is for messages that
+    were not (AE, AR, or left "received" by a storage failure). A 409 changes nothing."""
+    if message.status == message_log.ACCEPTED:
+        raise errors.error(
+            Category.CONFLICT,
+            f"Inbound HL7 message {message.id} was already applied (AA); it is not applied again",
+        )
 
 
 def get_message(ctx: AppContext, *, actor: Actor, message_id: int) -> LoggedMessage | None:

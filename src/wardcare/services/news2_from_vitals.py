@@ -24,7 +24,12 @@ from wardcare.fhir.dates import date_range, from_micros, instant
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, spo2_scale_setting
-from wardcare.services import assessment_results, care_plan_proposals, escalation
+from wardcare.services import (
+    assessment_results,
+    care_plan_proposals,
+    escalation,
+    vital_sign_checks,
+)
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
@@ -92,6 +97,8 @@ def latest_set(tx: Transaction, ctx: AppContext, *, patient: str, at: int) -> Vi
             if when is None:
                 continue
             for reading in readings(observation):
+                if not vital_sign_checks.usable(reading):
+                    continue  # refused today, so never scored (and never a crash here)
                 if reading.parameter not in latest:  # newest first: the first seen is latest
                     source = f"Observation/{stored.id}"
                     latest[reading.parameter] = (reading.value, source, when[0])
@@ -226,8 +233,7 @@ def on_observation_stored(
         tx,
         ctx,
         actor=actor,
-        task_code=codes.NEWS2_ESCALATION,
-        title="NEWS2",
+        loaded=loaded,
         outcome=outcome,
         result=stored,
         patient=patient,

@@ -195,7 +195,11 @@ def _status(row: dict[str, Any], element: str) -> str:
 def open_escalations(
     tx: Transaction, ctx: AppContext, patient_ids: Sequence[str]
 ) -> dict[str, list[Escalation]]:
-    """Escalation Tasks nobody has completed or cancelled yet, newest first."""
+    """Escalation Tasks nobody has completed or cancelled yet, newest first.
+
+    Only escalations count (the Tasks `services/escalation.py` raises, coded in WardCare's task
+    types as `...-escalation`): a care plan's interventions are open Tasks too, and so may be
+    any other system's Tasks, but none of them is an escalation."""
     found: dict[str, list[Escalation]] = {pid: [] for pid in patient_ids}
     if not patient_ids:
         return found
@@ -203,9 +207,15 @@ def open_escalations(
         tx,
         ctx,
         "Task",
-        [("patient", _patients(patient_ids)), ("status", ",".join(sorted(OPEN_STATUSES)))],
+        [
+            ("patient", _patients(patient_ids)),
+            ("status", ",".join(sorted(OPEN_STATUSES))),
+            ("code", f"{codes.TASK_TYPE}|"),  # any code of the task-type system
+        ],
     )
     for row in rows:
+        if not is_escalation(row):
+            continue
         authored = _micros(row.get("authoredOn"))
         raised = from_micros(authored) if authored is not None else None
         escalation = Escalation(
@@ -219,6 +229,15 @@ def open_escalations(
     for tasks in found.values():
         tasks.sort(key=lambda t: t.raised_at.timestamp() if t.raised_at else 0, reverse=True)
     return found
+
+
+def is_escalation(task: dict[str, Any]) -> bool:
+    """An escalation Task: coded in WardCare's task types as `news2-escalation`,
+    `assessment-escalation` or any later `...-escalation`."""
+    return any(
+        c.get("system") == codes.TASK_TYPE and str(c.get("code", "")).endswith("-escalation")
+        for c in (task.get("code") or {}).get("coding", ())
+    )
 
 
 def _micros(value: Any) -> int | None:

@@ -60,17 +60,15 @@ def record_provenance(
     patient: str | None,
     now: int,
     reason: str | None = None,
-) -> list[StoredVersion]:
+) -> None:
     """Provenance for the versions one activity wrote: one per kind of change (create, update,
-    delete), since a Provenance has a single activity."""
-    stored = []
+    delete), since a Provenance has a single activity. Stored with the transaction's last
+    write (`append_before_commit`): a Provenance is append-only and nothing reads it back
+    before the commit."""
     for method in dict.fromkeys(v.method for v in versions):
         group = [v for v in versions if v.method == method]
-        stored.append(
-            repo.create(
-                provenance_for(group, actor, patient=patient, reason=reason),
-                resource_id=str(uuid.uuid4()),
-                now=now,
-            )
+        repo.append_before_commit(
+            provenance_for(group, actor, patient=patient, reason=reason),
+            resource_id=str(uuid.uuid4()),
+            now=now,
         )
-    return stored

@@ -21,7 +21,6 @@ from wardcare.domain.assessment_outcome import Outcome
 from wardcare.domain.assessment_scoring import Answer, AnswerError, score
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, Issue, WardCareError
-from wardcare.fhir import codes
 from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import (
@@ -326,16 +325,11 @@ def _store(
     task = None
     if observations.score is not None and outcome is not None:
         score_stored = stored[-1]
-        template = prepared.loaded.template
-        task_code = (
-            codes.NEWS2_ESCALATION if template.engine == "news2" else ("assessment-escalation")
-        )
         task = escalation.escalate_if_needed(
             tx,
             ctx,
             actor=actor,
-            task_code=task_code,
-            title=template.title,
+            loaded=prepared.loaded,
             outcome=outcome,
             result=score_stored,
             patient=prepared.patient,

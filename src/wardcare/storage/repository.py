@@ -226,6 +226,9 @@ class ResourceRepository:
         # a resource just written (NEWS2 reads the readings a message has just stored) need
         # not fetch and decode it again.
         self._written: dict[int, StoredVersion] = {}
+        # Append-only records (Provenance) that nothing reads back in the same transaction:
+        # the unit of work stores them together just before it commits (`store_appended`).
+        self._appended: list[tuple[dict[str, Any], str, int]] = []
 
     def _driver(self) -> Any:
         """A driver cursor inside this connection's transaction (created on first write)."""
@@ -324,6 +327,25 @@ class ResourceRepository:
         if inserted is None:
             raise errors.error(Category.CONFLICT, f"{resource_type}/{resource_id} already exists")
         return self._write_version(inserted[0], resource, resource_id, 1, now, method)
+
+    def append_before_commit(self, resource: dict[str, Any], *, resource_id: str, now: int) -> None:
+        """Create `resource` as the transaction's last write, in one batch with the others
+        appended. For records no one reads back within the transaction (Provenance): an inbound
+        ORU's Provenance and its NEWS2 score's went from two statements to one."""
+        self._appended.append((resource, resource_id, now))
+
+    def store_appended(self) -> list[StoredVersion]:
+        """Write what was appended (the unit of work calls this inside its transaction, before
+        the commit). Stored as of the latest time asked for: lastUpdated is when it was stored."""
+        if not self._appended:
+            return []
+        items, self._appended = self._appended, []
+        now = max(when for _resource, _id, when in items)
+        return self.create_many([(resource, rid) for resource, rid, _when in items], now=now)
+
+    @property
+    def has_appended(self) -> bool:
+        return bool(self._appended)
 
     def create_many(
         self, items: Sequence[tuple[dict[str, Any], str]], *, now: int, method: str = "POST"

@@ -51,10 +51,12 @@ class UnitOfWork:
                 with self._group.unit() as connection:
                     transaction = Transaction(connection, self._registry)
                     yield transaction
+                    transaction.resources.store_appended()
             else:
                 with self._writer.begin() as connection:
                     transaction = Transaction(connection, self._registry)
                     yield transaction
+                    transaction.resources.store_appended()
             self.statistics.wrote(transaction.resources.versions_written)
         except DataError as exc:
             # A value the database cannot hold that validation did not catch: the caller's input.
@@ -71,6 +73,10 @@ class UnitOfWork:
         engine = self.engine if is_sqlite(self.engine) else self._snapshot_reader
         try:
             with engine.connect() as connection, connection.begin():
-                yield Transaction(connection, self._registry)
+                transaction = Transaction(connection, self._registry)
+                yield transaction
+                if transaction.resources.has_appended:
+                    # A read never writes; what was appended here would be lost.
+                    raise RuntimeError("a Provenance was recorded inside a read transaction")
         except DataError as exc:
             raise errors.invalid(f"The database refused a value: {exc.orig}") from exc
