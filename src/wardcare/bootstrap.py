@@ -10,7 +10,7 @@ from wardcare.fhir.profiles import load_profiles
 from wardcare.fhir.search_parameters import load_search_parameters
 from wardcare.fhir.validation import ResourceValidator, load_required_bindings
 from wardcare.hl7v2 import document_to_mdm, news2_to_oru, outbound_fields
-from wardcare.services import care_plan_lifecycle, news2_from_vitals
+from wardcare.services import care_plan_lifecycle, entered_in_error, news2_from_vitals
 from wardcare.services.context import AppContext, StoredHook
 from wardcare.services.hl7_outbox import MessageBuilders, OutboxHook
 from wardcare.storage.database import make_engine
@@ -36,6 +36,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             care_plan_lifecycle.on_care_planning_write,
         ),
         stored_hooks=outbox_hooks(settings, catalog),
+        change_hooks=(entered_in_error.on_new_version,),
     )
 
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     # Readings taken within this many minutes of each other make one NEWS2 set.
     news2_window_minutes: int = 30
+    # At NEWS2 7 or more (RCP chart 2: continuous monitoring) the due list shows obs overdue when
+    # no new set was scored within this many minutes of the last one.
+    news2_high_score_minutes: int = Field(default=30, ge=1)
     # Times shown to people are ward-local (brief section 7); everything stored is UTC.
     local_timezone: str = "Europe/London"
     # SMART on FHIR resource-server security (README "Security and audit"): tokens are accepted

@@ -40,6 +40,16 @@ def test_continuous_monitoring_is_always_due() -> None:
     assert due.state == DueState.CONTINUOUS
 
 
+def test_continuous_monitoring_is_overdue_when_no_new_result_within_its_limit() -> None:
+    last = LastDone(
+        at=utc(2026, 11, 22, 10), continuous=True, continuous_within=timedelta(minutes=30)
+    )
+    at_limit = next_due(HOURLY_OBS, admitted_at=None, last=last, now=utc(2026, 11, 22, 10, 30))
+    assert (at_limit.state, at_limit.due_at) == (DueState.CONTINUOUS, utc(2026, 11, 22, 10, 30))
+    late = next_due(HOURLY_OBS, admitted_at=None, last=last, now=utc(2026, 11, 22, 10, 42))
+    assert (late.state, late.overdue_by) == (DueState.OVERDUE, timedelta(minutes=12))
+
+
 def test_hourly_intervals_are_elapsed_time_across_the_october_clock_change() -> None:
     # 01:30 BST on 25 Oct 2026 is 00:30 UTC; 4 hours later is 04:30 UTC (04:30 GMT).
     start = utc(2026, 10, 25, 0, 30)

@@ -119,13 +119,16 @@ def test_a_corrected_result_is_a_new_version(context: AppContext) -> None:
     assert pulses[0]["status"] == "corrected"
     assert pulses[0]["valueQuantity"]["value"] == 92
     assert pulses[0]["meta"]["versionId"] == "2"
-    # One NEWS2 for the original set and one for the corrected set, not one per reading.
+    # One current NEWS2 for the set, not one per reading nor one per version: the score made
+    # from the original (7) is amended to the corrected set's 6 (hazard EIE2), 7 in its history.
     news2 = [
         o
         for o in current(context, "Observation")
         if o["code"]["coding"][0]["code"] == "1104051000000101"
     ]
-    assert sorted(o["valueInteger"] for o in news2) == [6, 7]
+    assert [(o["valueInteger"], o["status"], o["meta"]["versionId"]) for o in news2] == [
+        (6, "amended", "2")
+    ]
 
 
 def test_a_resent_message_is_not_applied_again_and_gets_the_original_ack(

@@ -37,6 +37,9 @@ class LastDone:
     # The interval the last result sets (a band's recheck; NEWS2's monitoring frequency).
     recheck: timedelta | None = None
     continuous: bool = False
+    # At continuous monitoring, a new result is expected within this long; past it, overdue
+    # (None: continuous monitoring is never shown as overdue).
+    continuous_within: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,12 @@ def next_due(
     rule: DueRule, *, admitted_at: datetime | None, last: LastDone | None, now: datetime
 ) -> Due:
     if last is not None and last.continuous:
-        return Due(DueState.CONTINUOUS, last.at, None)
+        if last.continuous_within is None:
+            return Due(DueState.CONTINUOUS, last.at, None)
+        expected = last.at + last.continuous_within
+        if now > expected:
+            return Due(DueState.OVERDUE, expected, now - expected)
+        return Due(DueState.CONTINUOUS, expected, None)
     if last is None:
         if rule.on_admission is None or admitted_at is None:
             return Due(DueState.UNSCHEDULED, None, None)

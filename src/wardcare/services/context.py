@@ -21,6 +21,13 @@ WriteHook = Callable[[Transaction, "AppContext", Actor, dict[str, Any]], object]
 # Runs in the writing transaction for every version stored, derived ones included (e.g. the HL7
 # outbox queues a message about a NEWS2 score in the transaction that stores it). Must be cheap.
 StoredHook = Callable[[Transaction, "AppContext", StoredVersion], object]
+# Runs in the writing transaction after a new version of an existing resource is stored: an
+# update (with the resource as stored) or a logical delete (None). Unlike write hooks it also runs
+# where a caller skips them (an inbound HL7 correction or withdrawal, `hl7_inbound.save`), so what
+# WardCare derived from a record follows every change to it (services/entered_in_error.py).
+ChangeHook = Callable[
+    [Transaction, "AppContext", Actor, StoredVersion, dict[str, Any] | None], object
+]
 
 
 @dataclass(frozen=True)
@@ -34,3 +41,4 @@ class AppContext:
     catalog: Catalog
     write_hooks: tuple[WriteHook, ...] = field(default=())
     stored_hooks: tuple[StoredHook, ...] = field(default=())
+    change_hooks: tuple[ChangeHook, ...] = field(default=())

@@ -1,10 +1,14 @@
 """The ward's due list: per bed, which assessments are due or overdue, and by how long.
 
-NEWS2 is due at the frequency its last score sets (RCP chart 2: 12-hourly at 0, 4-6-hourly at
-1-4, hourly at a single 3 or 5-6, continuous at 7+); other assessments on admission and then on
-their template's schedule or their last band's recheck. A vital-signs set newer than the last
-NEWS2 that did not complete a set is flagged as incomplete, with what is missing: a partial set
-is never shown as a score, and the last score is shown with its time so a stale one is visible.
+NEWS2 is due at the frequency its last score sets, taken from the domain's RCP rules
+(`domain/news2.clinical_response`, RCP chart 2: 12-hourly at 0, 4-hourly at 1-4, hourly at a
+single 3 or 5-6, continuous at 7+); at 7+ obs are overdue when no new set was scored within
+WARDCARE_NEWS2_HIGH_SCORE_MINUTES (30) of the last. Other assessments are due on admission and
+then on their template's schedule or their last band's recheck. A result marked
+entered-in-error (FHIR R4 Observation.status, QuestionnaireResponse.status) is never the last
+result: the one before it is (hazard DUE1). A vital-signs set newer than the last NEWS2 that did
+not complete a set is flagged as incomplete, with what is missing: a partial set is never shown
+as a score, and the last score is shown with its time so a stale one is visible.
 """
 
 from __future__ import annotations
@@ -32,11 +36,8 @@ from wardcare.services.fhir_interactions import read_in
 from wardcare.services.ward_census import Bed, WardCensus, census_in
 from wardcare.storage.unit_of_work import Transaction
 
-_MONITORING = {
-    "low": timedelta(hours=4),
-    "low-medium": timedelta(hours=1),
-    "medium": timedelta(hours=1),
-}
+_WITHDRAWN = "entered-in-error"
+_FALLBACK = 20  # results looked at per patient when the newest was entered in error
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def ward_due_in(tx: Transaction, ctx: AppContext, *, census: WardCensus, now: da
     # Only active templates are scheduled: a draft (e.g. MUST until the trust holds BAPEN's
     # permission) is shipped and tested but not put on the ward's work list.
     scheduled = [t for t in ctx.catalog.latest() if t.template.status == "active"]
-    latest = {t.template.id: latest_results(tx, t, subjects) for t in scheduled}
+    latest = {t.template.id: latest_results(tx, t, subjects, ctx=ctx) for t in scheduled}
     latest_vitals = tx.resources.latest_for_each(
         "Observation",
         subject_param="patient",
@@ -104,7 +105,7 @@ def ward_due_in(tx: Transaction, ctx: AppContext, *, census: WardCensus, now: da
             admitted = _admitted(bed.encounter)
             for loaded in scheduled:
                 last = latest[loaded.template.id].get(key)
-                entry.items.append(_due_item(loaded, last, admitted, now))
+                entry.items.append(_due_item(ctx, loaded, last, admitted, now))
             _flag_incomplete_set(tx, ctx, entry, latest_vitals.get(key))
         beds.append(entry)
     plans = active_plans(tx, ctx, [f"Patient/{pid}" for _t, pid in subjects], now)
@@ -143,8 +144,8 @@ def patient_due_in(
     if encounter is not None:
         admitted = _admitted(encounter)
         for loaded in (t for t in ctx.catalog.latest() if t.template.status == "active"):
-            last = latest_results(tx, loaded, [key]).get(key)
-            items.append(_due_item(loaded, last, admitted, now))
+            last = latest_results(tx, loaded, [key], ctx=ctx).get(key)
+            items.append(_due_item(ctx, loaded, last, admitted, now))
     plans = active_plans(tx, ctx, [f"Patient/{patient_id}"], now)
     return PatientDue(
         f"Patient/{patient_id}", encounter, items, plans.get(f"Patient/{patient_id}", []), now
@@ -152,24 +153,79 @@ def patient_due_in(
 
 
 def latest_results(
-    tx: Transaction, loaded: LoadedTemplate, subjects: list[tuple[str, str]]
+    tx: Transaction,
+    loaded: LoadedTemplate,
+    subjects: list[tuple[str, str]],
+    *,
+    ctx: AppContext | None = None,
 ) -> dict[tuple[str, str], StoredVersion]:
+    """Each subject's latest result of an assessment that was not entered in error. Results
+    with a total (NEWS2, MUST, Morse) need nothing more; a questionnaire-only result entered in
+    error is looked past only when `ctx` (for its search) is given."""
     template = loaded.template
     if template.total is not None:
-        return tx.resources.latest_for_each(
+        found = tx.resources.latest_for_each(
             "Observation",
             subject_param="patient",
             subjects=subjects,
             date_param="date",
             token=("code", template.total.system, template.total.code),
         )
-    return tx.resources.latest_for_each(
-        "QuestionnaireResponse",
-        subject_param="patient",
-        subjects=subjects,
-        date_param="authored",
-        reference=("questionnaire", "", [template.canonical, template.url]),
-    )
+    else:
+        found = tx.resources.latest_for_each(
+            "QuestionnaireResponse",
+            subject_param="patient",
+            subjects=subjects,
+            date_param="authored",
+            reference=("questionnaire", "", [template.canonical, template.url]),
+        )
+    for key, last in list(found.items()):
+        if not _withdrawn(last):
+            continue  # the one query answered: the usual case
+        earlier = _latest_not_withdrawn(tx, loaded, key, ctx)
+        if earlier is None:
+            del found[key]
+        else:
+            found[key] = earlier
+    return found
+
+
+def _withdrawn(version: StoredVersion) -> bool:
+    # A byte test first: the ward's whole list is read on every refresh of the board.
+    content = version.content or b""
+    return b"entered-in-error" in content and orjson.loads(content).get("status") == _WITHDRAWN
+
+
+def _latest_not_withdrawn(
+    tx: Transaction, loaded: LoadedTemplate, key: tuple[str, str], ctx: AppContext | None
+) -> StoredVersion | None:
+    template = loaded.template
+    if template.total is not None:
+        candidates = tx.resources.newest_for_patient_code(
+            "Observation",
+            patient_id=key[1],
+            system=template.total.system,
+            code=template.total.code,
+            limit=_FALLBACK,
+        )
+    elif ctx is not None:
+        query = parse_search(
+            "QuestionnaireResponse",
+            [
+                ("patient", f"{key[0]}/{key[1]}"),
+                ("questionnaire", f"{template.canonical},{template.url}"),
+                ("status:not", _WITHDRAWN),
+                ("_sort", "-authored"),
+            ],
+            ctx.search_parameters,
+            default_count=1,
+            max_count=1,
+        )
+        query.total = "none"
+        candidates = tx.resources.search(query).matches
+    else:
+        return None
+    return next((c for c in candidates if not _withdrawn(c)), None)
 
 
 def _admitted(encounter: dict[str, Any]) -> datetime | None:
@@ -178,7 +234,11 @@ def _admitted(encounter: dict[str, Any]) -> datetime | None:
 
 
 def _due_item(
-    loaded: LoadedTemplate, last: StoredVersion | None, admitted: datetime | None, now: datetime
+    ctx: AppContext,
+    loaded: LoadedTemplate,
+    last: StoredVersion | None,
+    admitted: datetime | None,
+    now: datetime,
 ) -> DueItem:
     template = loaded.template
     rule = DueRule(
@@ -203,21 +263,33 @@ def _due_item(
         (c.get("code") for i in resource.get("interpretation", ()) for c in i.get("coding", ())),
         None,
     )
+    recheck = _recheck(loaded, resource, total, band)
+    continuous = template.engine == "news2" and recheck is None and isinstance(total, int)
     done = LastDone(
         at=at,
-        recheck=_recheck(loaded, total, band),
-        continuous=(template.engine == "news2" and band == "high"),
+        recheck=recheck,
+        continuous=continuous,
+        continuous_within=timedelta(minutes=ctx.settings.news2_high_score_minutes),
     )
     return DueItem(
         loaded, next_due(rule, admitted_at=admitted, last=done, now=now), at, total, band
     )
 
 
-def _recheck(loaded: LoadedTemplate, total: int | None, band: str | None) -> timedelta | None:
+def _recheck(
+    loaded: LoadedTemplate, score: dict[str, Any], total: int | None, band: str | None
+) -> timedelta | None:
     if loaded.template.engine == "news2":
-        if band == "low" and total == 0:
-            return timedelta(hours=12)  # RCP chart 2: a score of 0 is minimum 12-hourly
-        return _MONITORING.get(band or "")
+        if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= 20:
+            return None
+        # RCP chart 2 through the domain's own rule (the one the score was made with): 0 ->
+        # 12 h, 1-4 -> 4 h, a single parameter scoring 3 or 5-6 -> 1 h, 7+ -> None
+        # (continuous). A single 3 is read from the sub-score components, and from the band
+        # for a score stored without them.
+        single_3 = band == "low-medium" or any(
+            c.get("valueInteger") == 3 for c in score.get("component") or ()
+        )
+        return news2.clinical_response(total, single_3 and total >= 3).monitoring_interval
     found = next((b for b in loaded.template.bands if b.code == band), None)
     return parse_duration(found.recheck) if found and found.recheck else None
 
@@ -229,9 +301,10 @@ def _flag_incomplete_set(
     news2_item = next((i for i in entry.items if i.template.template.engine == "news2"), None)
     if news2_item is None or latest_vital is None or latest_vital.content is None:
         return
-    when = effective_range(orjson.loads(latest_vital.content))
-    if when is None:
-        return
+    vital = orjson.loads(latest_vital.content)
+    when = effective_range(vital)
+    if when is None or vital.get("status") == _WITHDRAWN:
+        return  # a reading entered in error is not a set to complete
     taken = from_micros(when[0])
     if news2_item.last_at is not None and taken <= news2_item.last_at:
         return

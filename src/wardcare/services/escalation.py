@@ -70,6 +70,16 @@ def _open_level(loaded: LoadedTemplate, task: dict[str, Any]) -> EscalationLevel
     return EscalationLevel.of(task.get("priority"), loaded.band_rank(band))
 
 
+def _source_withdrawn(task: dict[str, Any]) -> bool:
+    """An open Task whose score was withdrawn (services/entered_in_error.py) stays open for a
+    person to close, but does not stand for a new score's escalation: once it is closed as
+    raised in error, the new score must still have its own (hazards H13, EIE1)."""
+    return any(
+        c.get("code") == "source-entered-in-error"
+        for c in (task.get("businessStatus") or {}).get("coding") or ()
+    )
+
+
 def escalate_if_needed(
     tx: Transaction,
     ctx: AppContext,
@@ -101,7 +111,11 @@ def escalate_if_needed(
     )
     open_levels = [
         found
-        for found in (_open_level(loaded, orjson.loads(t.content or b"{}")) for t in recent)
+        for found in (
+            _open_level(loaded, content)
+            for content in (orjson.loads(t.content or b"{}") for t in recent)
+            if not _source_withdrawn(content)
+        )
         if found is not None
     ]
     if not needs_new_task(level, open_levels):

@@ -370,6 +370,8 @@ def update_in(
         raise
     _provenance(tx, stored, actor, resource, now)
     _after_write(tx, ctx, actor, stored, as_stored)
+    for change_hook in ctx.change_hooks:
+        change_hook(tx, ctx, actor, stored, as_stored)
     for stored_hook in ctx.stored_hooks:
         stored_hook(tx, ctx, stored)
     return WriteResult(stored, created=False)
@@ -431,6 +433,8 @@ def delete_in(
             raise _Retry from exc
         raise
     _provenance(tx, stored, actor, previous, now)
+    for change_hook in ctx.change_hooks:  # e.g. a deleted reading's NEWS2 is withdrawn
+        change_hook(tx, ctx, actor, stored, None)
     return stored
 
 

@@ -21,6 +21,7 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import from_news2
 from wardcare.fhir import codes
 from wardcare.fhir.dates import date_range, from_micros, instant
+from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, spo2_scale_setting
 from wardcare.services import (
@@ -161,6 +162,34 @@ def spo2_scale(tx: Transaction, ctx: AppContext, patient: str) -> int:
     return 1
 
 
+def score_stands(tx: Transaction, ctx: AppContext, *, sources: list[str]) -> bool:
+    """Whether a current NEWS2 score (not entered in error) already rests on exactly these
+    readings. A reading re-sent, corrected (a new version: services/entered_in_error.py amends
+    the score itself) or arriving after a newer one of its parameter makes the same set again,
+    and two current scores for one set would disagree once either is amended."""
+    if not sources:
+        return False
+    query = parse_search(
+        "Observation",
+        [("derived-from", sources[0]), ("code", f"{codes.SNOMED}|{codes.NEWS2_TOTAL}")],
+        ctx.search_parameters,
+        default_count=50,
+        max_count=50,
+    )
+    query.total = "none"
+    wanted = set(sources)
+    for stored in tx.resources.search(query).matches:
+        score = orjson.loads(stored.content or b"{}")
+        used = {
+            r.get("reference")
+            for r in score.get("derivedFrom") or ()
+            if str(r.get("reference", "")).startswith("Observation/")
+        }
+        if score.get("status") != "entered-in-error" and used == wanted:
+            return True
+    return False
+
+
 def on_observation_stored(
     tx: Transaction, ctx: AppContext, actor: Actor, observation: dict[str, Any]
 ) -> StoredVersion | None:
@@ -175,6 +204,8 @@ def on_observation_stored(
         return None
     found = latest_set(tx, ctx, patient=patient, at=when[0])
     if found.missing:
+        return None
+    if score_stands(tx, ctx, sources=found.sources):
         return None
     scale = spo2_scale(tx, ctx, patient)
     outcome = from_news2(news2.news2(found.vitals, news2.SpO2Scale(scale)))
