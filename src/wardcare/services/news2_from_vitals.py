@@ -21,7 +21,6 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import from_news2
 from wardcare.fhir import codes
 from wardcare.fhir.dates import date_range, from_micros, instant
-from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, spo2_scale_setting
 from wardcare.services import (
@@ -169,16 +168,22 @@ def score_stands(tx: Transaction, ctx: AppContext, *, sources: list[str]) -> boo
     and two current scores for one set would disagree once either is amended."""
     if not sources:
         return False
-    query = parse_search(
+    resource_type, _slash, first_id = sources[0].partition("/")
+    # A fixed statement (compiled once): this is asked for every complete set, on the hot path
+    # of every ORU and every reading that completes a set (not a generic search, parsed, built
+    # and compiled each time).
+    scores = tx.resources.newest_with_token(
         "Observation",
-        [("derived-from", sources[0]), ("code", f"{codes.SNOMED}|{codes.NEWS2_TOTAL}")],
-        ctx.search_parameters,
-        default_count=50,
-        max_count=50,
+        subject_param="derived-from",
+        subject=(resource_type, first_id),
+        token_param="code",
+        system=codes.SNOMED,
+        code=codes.NEWS2_TOTAL,
+        date_param="date",
+        limit=50,
     )
-    query.total = "none"
     wanted = set(sources)
-    for stored in tx.resources.search(query).matches:
+    for stored in scores:
         score = orjson.loads(stored.content or b"{}")
         used = {
             r.get("reference")
