@@ -5,6 +5,8 @@ refused message changes nothing in the record."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import hl7
 import pytest
 
@@ -264,3 +266,22 @@ def test_garbage_is_ar_with_an_empty_msa_2(context: AppContext) -> None:
     [ack] = InboundHandler(context).handle(b"\x00\x01garbage|||\r")
     assert msa(ack) == ("AR", "")
     assert errors(ack)[0][0] == "100"
+
+
+# -- 7. MSH-11 processing id ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accepted", "processing_id", "code"),
+    [("", "T", "AA"), ("P", "P", "AA"), ("P", "T", "AR"), ("T,D", "P", "AR"), ("t, d", "D", "AA")],
+)
+def test_processing_ids_accepted_per_configuration(
+    context: AppContext, accepted: str, processing_id: str, code: str
+) -> None:
+    settings = context.settings.model_copy(update={"hl7_inbound_processing_ids": accepted})
+    handler = InboundHandler(dataclasses.replace(context, settings=settings))
+    [ack] = handler.handle(_with_msh(ADMIT, 11, processing_id.encode()))
+    assert msa(ack) == (code, "PAS000101")
+    if code == "AR":
+        assert errors(ack) == [("202", "MSH^1^11")]
+        _nothing_clinical(context)

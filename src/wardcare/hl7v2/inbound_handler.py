@@ -131,6 +131,15 @@ class InboundHandler:
                 code, f"WardCare does not accept {header.message_type} messages", "MSH^1^9"
             )
             return self._refuse(header, message_id, "AR", [error], patient_key)
+        accepted = _processing_ids(self.ctx.settings.hl7_inbound_processing_ids)
+        if accepted and header.processing_id.upper() not in accepted:
+            error = AckError(
+                "202",
+                f"MSH-11 processing id {header.processing_id!r} is not accepted here "
+                f"(accepted: {', '.join(sorted(accepted))}; HL7 table 0103)",
+                "MSH^1^11",
+            )
+            return self._refuse(header, message_id, "AR", [error], patient_key)
         unusable = message.problems + _identifier_problems(message)
         if unusable:
             found = [AckError(p.code, p.text, p.location) for p in unusable]
@@ -261,6 +270,11 @@ def _wanted(condition: str, *, success: bool) -> bool:
 
 def _ack_error(problem: MappingProblem) -> AckError:
     return AckError(problem.code, problem.text, problem.location)
+
+
+def _processing_ids(setting: str) -> frozenset[str]:
+    """WARDCARE_HL7_INBOUND_PROCESSING_IDS as a set (empty: every MSH-11 is accepted)."""
+    return frozenset(p.strip().upper() for p in setting.split(",") if p.strip())
 
 
 def _identifier_problems(message: ParsedMessage) -> list[DataProblem]:

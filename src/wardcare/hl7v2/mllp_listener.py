@@ -5,7 +5,9 @@ reading the next one, as MLLP senders expect. The work runs in a worker thread (
 synchronous); one patient's messages are applied in the order received, across connections,
 through a FIFO lock per patient, while different patients proceed in parallel. A connection
 that sends garbage, stalls (idle timeout), oversize frames or drops mid-frame affects only
-itself: an unfinished frame at EOF is never stored or acknowledged.
+itself: an unfinished frame at EOF is never stored or acknowledged. An oversize frame is
+answered AR (its MSH read from the head kept) and its connection closed; both limits come from
+WARDCARE_MLLP_MAX_FRAME_BYTES and WARDCARE_MLLP_IDLE_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class MllpListener:
                 data = await asyncio.wait_for(reader.read(65536), self.idle_timeout)
                 if not data:
                     break  # EOF; an unfinished frame is dropped unstored and unacknowledged
+                oversize = False
                 for frame in decoder.feed(data):
                     if frame.oversize:
                         acks = self.handler.too_large(frame.payload, self.max_frame_size)
@@ -110,6 +113,16 @@ class MllpListener:
                     for ack in acks:
                         writer.write(encode_frame(ack))
                     await writer.drain()
+                    if frame.oversize:
+                        # AR sent; the peer is closed: it sends what WardCare will not take,
+                        # and what follows in its stream is not trusted to be framed right.
+                        oversize = True
+                        break
+                if oversize:
+                    log.warning(
+                        "MLLP frame over %d bytes: AR sent, connection closed", self.max_frame_size
+                    )
+                    break
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
