@@ -387,11 +387,12 @@ def salvage_header(text: str) -> Header | None:
     message.keep_controls = True
     header = message.header()
     version = message.msh.get(12)
+    cut = MAX_HEADER_LENGTHS[3]  # HD, 227: a longer value is not echoed whole (MSH-10 is)
     return Header(
-        sending_application=header.sending_application,
-        sending_facility=header.sending_facility,
-        receiving_application=header.receiving_application,
-        receiving_facility=header.receiving_facility,
+        sending_application=header.sending_application[:cut],
+        sending_facility=header.sending_facility[:cut],
+        receiving_application=header.receiving_application[:cut],
+        receiving_facility=header.receiving_facility[:cut],
         message_time="",
         message_code="",
         trigger_event="",

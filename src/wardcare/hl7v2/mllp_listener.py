@@ -23,6 +23,7 @@ from wardcare.hl7v2.mllp_framing import DEFAULT_MAX_FRAME_SIZE, MllpFrameDecoder
 log = logging.getLogger("wardcare.hl7v2")
 
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
+_LINGER_SECONDS = 10.0  # at most this long reading what a refused peer still sends
 
 
 class _PatientQueues:
@@ -90,6 +91,18 @@ class MllpListener:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._server.wait_closed()
 
+    async def _lingering_close(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Half-close after the AR, then read and drop what the peer already sent: closing a
+        socket with unread data resets the connection, and the peer could lose the AR."""
+        with contextlib.suppress(Exception):
+            if writer.can_write_eof():
+                writer.write_eof()
+            async with asyncio.timeout(min(self.idle_timeout, _LINGER_SECONDS)):
+                while await reader.read(65536):
+                    pass
+
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
@@ -122,6 +135,7 @@ class MllpListener:
                     log.warning(
                         "MLLP frame over %d bytes: AR sent, connection closed", self.max_frame_size
                     )
+                    await self._lingering_close(reader, writer)
                     break
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass
