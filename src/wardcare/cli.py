@@ -323,7 +323,13 @@ async def _serve_http_and_mllp(server: uvicorn.Server, context: Any, settings: S
     from wardcare.hl7v2.inbound_handler import InboundHandler
     from wardcare.hl7v2.mllp_listener import MllpListener
 
-    listener = MllpListener(InboundHandler(context), host=settings.host, port=settings.mllp_port)
+    listener = MllpListener(
+        InboundHandler(context),
+        host=settings.host,
+        port=settings.mllp_port,
+        max_frame_size=settings.mllp_max_frame_bytes,
+        idle_timeout=settings.mllp_idle_timeout_seconds,
+    )
     await listener.start()
     try:
         await server.serve()

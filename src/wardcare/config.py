@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     http_port: int = 8000
     mllp_port: int = 2575
+    # An inbound MLLP frame larger than this is answered AR and its connection closed; a
+    # connection with no byte for this long is closed (only that connection).
+    mllp_max_frame_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    mllp_idle_timeout_seconds: float = Field(default=300.0, gt=0)
     # The public base URL for Bundle fullUrls and Location headers; derived from the request
     # when unset.
     base_url: str | None = None
@@ -70,6 +74,9 @@ class Settings(BaseSettings):
     hl7_sending_application: str = "WARDCARE"  # MSH-3
     hl7_sending_facility: str = "WARDCARE"  # MSH-4 and the facility in PV1-3
     hl7_processing_id: Literal["P", "T", "D"] = "P"  # MSH-11 (HL7 table 0103)
+    # Inbound MSH-11 values accepted, e.g. "P" on a live system, "T,D" on a training one (HL7
+    # table 0103); others are AR 202. Empty (the default) accepts every processing id.
+    hl7_inbound_processing_ids: str = ""
     # Retry backoff: the first wait, doubled after each failed attempt, up to the maximum.
     hl7_retry_initial_seconds: float = Field(default=1.0, gt=0)
     hl7_retry_max_seconds: float = Field(default=300.0, gt=0)

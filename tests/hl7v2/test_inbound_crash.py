@@ -17,8 +17,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import text
 
@@ -177,6 +179,17 @@ def test_every_acknowledged_message_survives_sigkill_exactly_once(tmp_path: Path
         observations = db.execute(
             text("SELECT COUNT(*) FROM resources WHERE resource_type = 'Observation'")
         ).scalar_one()
+        # Every version ever written, not only the current ones: an Observation written twice
+        # (a second application with other content, or a NEWS2 scored again) shows here.
+        written = [
+            orjson.loads(r[0])
+            for r in db.execute(
+                text(
+                    "SELECT v.content FROM resource_versions v JOIN resources r ON r.rid = v.rid"
+                    " WHERE r.resource_type = 'Observation'"
+                )
+            ).all()
+        ]
     engine.dispose()
     by_id = {r[0]: r for r in rows}
     assert len(rows) == len(by_id) == MESSAGES  # one log row per control id
@@ -184,3 +197,19 @@ def test_every_acknowledged_message_survives_sigkill_exactly_once(tmp_path: Path
     assert versions == 1  # no result was applied twice (a second apply is a version 2)
     # Six vital signs, ACVPU and the NEWS2 they complete, per message.
     assert observations == MESSAGES * 8
+    assert len(written) == MESSAGES * 8
+    # Per message, not only in total (a lost message and a doubled one would cancel out): each
+    # set's seven readings carry its OBR-3 in their identifier, once each ...
+    per_set = Counter(
+        o["identifier"][0]["value"].split("|")[1] for o in written if o.get("identifier")
+    )
+    assert per_set == {f"OBS-CRASH-{n:06d}": 7 for n in range(MESSAGES)}
+    # ... and each message's log row lists its own Observations, version 1, listed by no other.
+    listed = [
+        ref for r in rows for ref in orjson.loads(r[2] or "[]") if ref.startswith("Observation/")
+    ]
+    assert len(listed) == len(set(listed)) == MESSAGES * 8
+    assert all(ref.endswith("/_history/1") for ref in listed)
+    assert all(
+        sum(ref.startswith("Observation/") for ref in orjson.loads(r[2] or "[]")) == 8 for r in rows
+    )

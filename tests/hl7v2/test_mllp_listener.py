@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 
 import hl7
 import hl7.mllp
+import pytest
 
 from tests.hl7v2.inbound_support import ack_fields, current, sample
 from tests.hl7v2.mllp_support import frame, read_frames, running_listener, send_raw
 from tests.hl7v2.test_inbound_samples import original_mode
+from wardcare.config import Settings
+from wardcare.hl7v2.mllp_framing import DEFAULT_MAX_FRAME_SIZE
+from wardcare.hl7v2.mllp_listener import DEFAULT_IDLE_TIMEOUT
 from wardcare.services.context import AppContext
 from wardcare.storage import hl7_message_log
 
@@ -60,16 +65,30 @@ def test_garbage_before_a_frame_is_skipped(context: AppContext) -> None:
     assert ack_fields(ack)["MSA"][1:3] == ["AA", "PAS000101"]
 
 
-def test_an_oversize_frame_is_rejected_and_the_next_message_still_served(
+def test_an_oversize_frame_is_rejected_its_connection_closed_and_others_served(
     context: AppContext,
 ) -> None:
     big = ADMIT.replace(b"NK1|1|Jones^Peter", b"NK1|1|" + b"X" * 5000)
-    with running_listener(context, max_frame_size=2000) as listener:
-        acks = send_raw(listener.port, frame(big) + frame(ADMIT), acks=2)
-    assert ack_fields(acks[0])["MSA"][1:3] == ["AR", "PAS000101"]
-    assert ack_fields(acks[0])["ERR"][3].startswith("207^")
-    assert ack_fields(acks[1])["MSA"][1] == "AA"
+    with (
+        running_listener(context, max_frame_size=2000) as listener,
+        socket.create_connection(("127.0.0.1", listener.port), timeout=20) as other,
+        socket.create_connection(("127.0.0.1", listener.port), timeout=20) as sender,
+    ):
+        other.sendall(frame(ADMIT)[:100])  # another connection, mid-frame meanwhile
+        sender.sendall(frame(big) + frame(VITALS))
+        [ack] = read_frames(sender, 1)
+        # AR naming the sender (MSH read from the head that was kept), then the connection
+        # is closed: the frame after the oversize one is neither stored nor answered.
+        assert sender.recv(65536) == b""
+        other.sendall(frame(ADMIT)[100:])
+        [other_ack] = read_frames(other, 1)
+    fields = ack_fields(ack)
+    assert fields["MSA"][1:3] == ["AR", "PAS000101"]
+    assert fields["MSH"][2:6] == ["WARDCARE", "LTH", "PAS", "LTH"]  # MSH-3..6, swapped
+    assert fields["ERR"][3].startswith("207^")
+    assert ack_fields(other_ack)["MSA"][1:3] == ["AA", "PAS000101"]
     assert len(current(context, "Patient")) == 1
+    assert [m.control_id for m in _log(context)] == ["PAS000101"]  # the vitals never arrived
 
 
 def test_a_connection_dropped_mid_frame_stores_and_acks_nothing(context: AppContext) -> None:
@@ -102,6 +121,51 @@ def test_an_idle_connection_is_closed(context: AppContext) -> None:
         socket.create_connection(("127.0.0.1", listener.port), timeout=10) as conn,
     ):
         assert conn.recv(10) == b""  # closed by the server, not by us
+
+
+def test_the_idle_timeout_closes_only_the_idle_connection(context: AppContext) -> None:
+    """A busy sender (a byte every 50 ms, against a 2 s timeout) keeps its connection while an
+    idle one beside it is closed; the busy one's message is then answered."""
+    closed = threading.Event()
+    with (
+        running_listener(context, idle_timeout=2.0) as listener,
+        socket.create_connection(("127.0.0.1", listener.port), timeout=30) as idle,
+        socket.create_connection(("127.0.0.1", listener.port), timeout=30) as busy,
+    ):
+
+        def watch() -> None:
+            if idle.recv(10) == b"":
+                closed.set()
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        busy.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        data = frame(ADMIT)
+        sent = 0
+        while not closed.is_set() and sent < len(data) - 1:
+            busy.sendall(data[sent : sent + 1])
+            sent += 1
+            closed.wait(0.05)
+        watcher.join(30)
+        assert closed.is_set()
+        busy.sendall(data[sent:])
+        [ack] = read_frames(busy, 1)
+    assert ack_fields(ack)["MSA"][1] == "AA"
+
+
+def test_frame_size_and_idle_timeout_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WARDCARE_MLLP_MAX_FRAME_BYTES", "65536")
+    monkeypatch.setenv("WARDCARE_MLLP_IDLE_TIMEOUT_SECONDS", "42.5")
+    settings = Settings()
+    assert (settings.mllp_max_frame_bytes, settings.mllp_idle_timeout_seconds) == (65536, 42.5)
+    monkeypatch.delenv("WARDCARE_MLLP_MAX_FRAME_BYTES")
+    monkeypatch.delenv("WARDCARE_MLLP_IDLE_TIMEOUT_SECONDS")
+    assert (Settings().mllp_max_frame_bytes, Settings().mllp_idle_timeout_seconds) == (
+        DEFAULT_MAX_FRAME_SIZE,
+        DEFAULT_IDLE_TIMEOUT,
+    )
 
 
 def test_many_connections_and_concurrent_duplicates(context: AppContext) -> None:

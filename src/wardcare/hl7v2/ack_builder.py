@@ -10,6 +10,7 @@ receivers of every supported version read it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,34 +41,49 @@ class AckError:
     location: str = ""  # segment^sequence^field[^component], e.g. PID^1^3
 
 
-def _escape(value: str) -> str:
-    """Encode text for an ER7 field with the default separators (2.5.1 2.7)."""
-    return (
+# Control characters (C0, DEL) in an echoed value: as \Xhh\ (HL7 v2.5.1 2.7.3 hexadecimal
+# data), so that the ACK holds only displayable characters and its frame cannot be cut short
+# (0x0B, 0x1C 0x0D inside an ACK would end or restart the MLLP frame).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _escape(value: str, *, text: bool = False) -> str:
+    """Encode a value for an ER7 field with the default separators (2.5.1 2.7). Free text
+    (`text`) keeps line ends as spaces; identifiers echo them exactly, hex-escaped."""
+    escaped = (
         value.replace("\\", "\\E\\")
         .replace("|", "\\F\\")
         .replace("^", "\\S\\")
         .replace("&", "\\T\\")
         .replace("~", "\\R\\")
-        .replace("\r", " ")
-        .replace("\n", " ")
     )
+    if text:
+        escaped = escaped.replace("\r", " ").replace("\n", " ")
+    if _CONTROL.search(escaped) is None:
+        return escaped
+    return _CONTROL.sub(lambda m: f"\\X{ord(m.group()):02X}\\", escaped)
 
 
 def _err_segment(error: AckError) -> str:
+    """HL7 v2.5.1 2.15.5 ERR: ERR-1 (ELD, v2.3/2.4), ERR-2 location (ERL, 2.A.27), ERR-3 code
+    (table 0357), ERR-4 severity, ERR-8 user message. A location's parts may come from the
+    message (a segment name), so each is escaped."""
     name = ERROR_CODES.get(error.code, "Application error")
-    parts = [*error.location.split("^"), "", "", ""][:3]
-    eld = "^".join([*parts, f"{error.code}&{name}&HL70357"]) if error.location else ""
+    code = _escape(error.code)
+    located = [_escape(part) for part in error.location.split("^")] if error.location else []
+    parts = [*located, "", "", ""][:3]
+    eld = "^".join([*parts, f"{code}&{name}&HL70357"]) if error.location else ""
     return "|".join(
         [
             "ERR",
             eld,
-            error.location,
-            f"{error.code}^{name}^HL70357",
+            "^".join(located),
+            f"{code}^{name}^HL70357",
             "E",
             "",
             "",
             "",
-            _escape(error.text[:250]),
+            _escape(error.text[:250], text=True),
         ]
     )
 
@@ -93,13 +109,16 @@ def build_ack(
         _escape(header.sending_facility) if header else "",
         moment,
         "",
-        f"ACK^{trigger}^ACK" if trigger else "ACK",
+        f"ACK^{_escape(trigger)}^ACK" if trigger else "ACK",
         _escape(control_id),
-        (header.processing_id if header else "") or "P",
-        (header.version if header else "") or "2.5.1",
+        _escape(header.processing_id if header else "") or "P",
+        _escape(header.version if header else "") or "2.5.1",
     ]
+    # MSA-2 echoes MSH-10 whole, however long (2.5.1 2.15.8.2): the sender matches on it.
     echoed = _escape(header.control_id) if header else ""
-    msa = ["MSA", code, echoed, _escape(text[:80])]
-    segments = ["|".join(msh), "|".join(msa).rstrip("|")]
+    msa = ["MSA", code, echoed]  # MSA-2 is kept even when empty (nothing could be read)
+    if text:
+        msa.append(_escape(text[:80], text=True))
+    segments = ["|".join(msh), "|".join(msa)]
     segments += [_err_segment(e) for e in errors]
     return ("\r".join(segments) + "\r").encode()

@@ -79,9 +79,17 @@ def fhir_date(value: str) -> str | None:
     return converted
 
 
+# HL7 v2.5.1 2.A.47 NM: at most 16 characters, sign and decimal point included. Longer is a
+# data type error (and an integer past 4300 digits would not even convert).
+NM_MAX_LENGTH = 16
+
+
 def decimal(value: str) -> int | float:
     """An HL7 NM as a JSON number (integers stay integers); BadValue if it is not a number."""
     text = value.strip()
+    if len(text) > NM_MAX_LENGTH:
+        shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+        raise BadValue(f"{shown!r} is longer than the {NM_MAX_LENGTH} characters of an HL7 NM")
     if not _NUMBER.match(text):
         raise BadValue(f"{value!r} is not a number")
     if "." in text:

@@ -25,12 +25,14 @@ from wardcare.hl7v2.adt_apply import ADT_EVENTS, apply_adt
 from wardcare.hl7v2.inbound_lookups import identifier_groups
 from wardcare.hl7v2.inbound_ordering import PATIENT_GROUPS, PATIENT_LOCKS, message_identifiers
 from wardcare.hl7v2.message_parsing import (
+    DataProblem,
     Header,
     ParsedMessage,
     ParseProblem,
     decode,
     parse,
     parse_text,
+    salvage_header,
 )
 from wardcare.hl7v2.observation_codes import ObservationCodes, load_observation_codes
 from wardcare.hl7v2.oru_apply import apply_oru
@@ -42,6 +44,10 @@ from wardcare.storage import hl7_message_log as message_log
 from wardcare.storage.unit_of_work import Transaction
 
 SUPPORTED = {"ADT": ADT_EVENTS, "ORU": ("R01",)}
+# Patient identifiers (CX.1 of PID-3, MRG-1) longer than this are refused (AE 102): HL7 v2.5.1
+# gives PID-3 a length of 250; the log's patient key and the search index hold 255 characters,
+# and two identifiers cut to the same 255 would match the same patient.
+MAX_IDENTIFIER_LENGTH = 250
 _ATTEMPTS = 3
 log = logging.getLogger("wardcare.hl7v2")
 CODE_MAP_FILE = "hl7v2-observation-codes.json"
@@ -73,10 +79,7 @@ class InboundHandler:
         except Exception as exc:  # a defect must still be answered, and never AA
             log.exception("inbound HL7 message failed")
             error = AckError("207", f"Application internal error; nothing was applied ({exc})")
-            try:
-                header: Header | None = parse(raw).header()
-            except ParseProblem:
-                header = None
+            header = salvage_header(_decoded(raw))
             return [build_ack(header, "AR", control_id=_ack_id(), errors=(error,))]
 
     def _handle(self, raw: bytes) -> list[bytes]:
@@ -104,10 +107,7 @@ class InboundHandler:
     def too_large(self, head: bytes, limit: int) -> list[bytes]:
         """AR for a frame over the size limit (only its head was kept; nothing is stored)."""
         error = AckError("207", f"The message is larger than the {limit} bytes WardCare accepts")
-        try:
-            header: Header | None = parse(head.split(b"\r", 1)[0]).header()
-        except ParseProblem:
-            header = None
+        header = salvage_header(_decoded(head.split(b"\r", 1)[0]))
         return [build_ack(header, "AR", control_id=_ack_id(), errors=(error,))]
 
     def reprocess(self, message_id: int) -> list[bytes]:
@@ -143,6 +143,19 @@ class InboundHandler:
                 code, f"WardCare does not accept {header.message_type} messages", "MSH^1^9"
             )
             return self._refuse(header, message_id, "AR", [error], patient_key)
+        accepted = _processing_ids(self.ctx.settings.hl7_inbound_processing_ids)
+        if accepted and header.processing_id.upper() not in accepted:
+            error = AckError(
+                "202",
+                f"MSH-11 processing id {header.processing_id!r} is not accepted here "
+                f"(accepted: {', '.join(sorted(accepted))}; HL7 table 0103)",
+                "MSH^1^11",
+            )
+            return self._refuse(header, message_id, "AR", [error], patient_key)
+        unusable = message.problems + _identifier_problems(message)
+        if unusable:
+            found = [AckError(p.code, p.text, p.location) for p in unusable]
+            return self._refuse(header, message_id, "AE", found, patient_key)
         actor = hl7_inbound.interface_actor(header.sending_application, header.sending_facility)
 
         def work(tx: Transaction, applied: Applied) -> None:
@@ -220,7 +233,8 @@ class InboundHandler:
 
     def _unreadable(self, raw: bytes, problem: ParseProblem) -> list[bytes]:
         error = AckError(problem.code, problem.text, problem.location)
-        acks = [build_ack(None, "AR", control_id=_ack_id(), errors=(error,))]
+        header = salvage_header(_decoded(raw))
+        acks = [build_ack(header, "AR", control_id=_ack_id(), errors=(error,))]
         try:
             keys = MessageKeys(None, None, None, None)
             claim = hl7_inbound.receive(self.ctx, raw=_text(raw), keys=keys)
@@ -270,21 +284,55 @@ def _ack_error(problem: MappingProblem) -> AckError:
     return AckError(problem.code, problem.text, problem.location)
 
 
+def _processing_ids(setting: str) -> frozenset[str]:
+    """WARDCARE_HL7_INBOUND_PROCESSING_IDS as a set (empty: every MSH-11 is accepted)."""
+    return frozenset(p.strip().upper() for p in setting.split(",") if p.strip())
+
+
+def _identifier_problems(message: ParsedMessage) -> list[DataProblem]:
+    """Patient identifiers too long to match on exactly (cheap: one pass over PID-3, MRG-1)."""
+    problems = []
+    for name, field in (("PID", 3), ("MRG", 1)):
+        for occurrence, segment in enumerate(message.all(name), start=1):
+            for index in range(len(segment.repetitions(field))):
+                value = segment.get(field, 1, repetition=index)
+                if len(value) > MAX_IDENTIFIER_LENGTH:
+                    problems.append(
+                        DataProblem(
+                            "102",
+                            f"{name}-{field} identifier is {len(value)} characters long; "
+                            f"WardCare matches patients on at most {MAX_IDENTIFIER_LENGTH}",
+                            f"{name}^{occurrence}^{field}",
+                        )
+                    )
+                    break
+    return problems
+
+
 def _patient_key(message: ParsedMessage) -> str | None:
     pid = message.first("PID")
-    if pid is None:
+    if pid is None or message.problems:
         return None
     try:
-        return patient_keys(pid).primary
+        key = patient_keys(pid).primary
     except MappingProblem:
         return None
+    # An over-long identifier is refused (AE 102); it is neither logged nor locked on.
+    return key if key is None or len(key) <= MAX_IDENTIFIER_LENGTH + 4 else None
 
 
-def _text(raw: bytes) -> str:
+def _decoded(raw: bytes) -> str:
     try:
         return decode(raw)
     except ParseProblem:
         return raw.decode("latin-1")
+
+
+def _text(raw: bytes) -> str:
+    """The message as logged: a NUL cannot be stored in a PostgreSQL text column, so it is
+    logged as U+FFFD (such a message is refused, AR or AE, and never applied)."""
+    text = _decoded(raw)
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _ack_id() -> str:

@@ -16,6 +16,7 @@ decoded with the set MSH-18 names before splitting).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hl7apy.exceptions import HL7apyException
@@ -41,6 +42,18 @@ _CHARSETS = {
 }
 
 
+# C0 control characters other than CR, LF (segment ends) and TAB, and DEL. HL7 v2.5.1 2.A.74 ST
+# and 2.A.79 TX allow displayable characters only; none of these is one, and a NUL cannot even
+# be stored in a PostgreSQL text column. A message carrying one was damaged on the way: it is
+# refused (AR in MSH, AE elsewhere), never stored with the character dropped.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HEX_ESCAPE = re.compile(r"X([0-9A-Fa-f]+)$")
+# Longest MSH values WardCare logs and keys on (the columns of hl7_inbound_messages): MSH-3/4
+# HD 227 (HL7 v2.5.1 2.15.9.3/4); MSH-10 199 (v2.7's length; 2.5.1 says 20, and longer ids from
+# real senders are accepted); MSH-9 as code^trigger 32 (2.5.1 MSG is 15).
+MAX_HEADER_LENGTHS = {3: 227, 4: 227, 5: 227, 6: 227, 9: 32, 10: 199}
+
+
 @dataclass(eq=False)
 class ParseProblem(Exception):
     """Why a message cannot be read; `code` is from HL7 table 0357, `location` like PID^1^3."""
@@ -51,6 +64,16 @@ class ParseProblem(Exception):
 
     def __str__(self) -> str:
         return self.text
+
+
+@dataclass(eq=False)
+class DataProblem:
+    """A readable message whose content cannot be applied as sent (AE): a control character,
+    an over-long key. `code` is from HL7 table 0357, `location` an ERL (2.5.1 2.A.27)."""
+
+    code: str
+    text: str
+    location: str = ""
 
 
 class Segment:
@@ -97,6 +120,10 @@ class ParsedMessage:
         lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
         self.segments = [Segment(line, self) for line in lines if line.strip()]
         self.msh = self.segments[0]
+        # What makes the message unusable as sent though it can be read (answered AE).
+        self.problems: list[DataProblem] = []
+        # Only to echo an unreadable message's MSH-10 exactly (salvage_header).
+        self.keep_controls = False
 
     def first(self, name: str) -> Segment | None:
         return next((s for s in self.segments if s.name == name), None)
@@ -144,9 +171,12 @@ class ParsedMessage:
             return simple[body]
         if body.startswith("X") and len(body) % 2 == 1:
             try:
-                return bytes.fromhex(body[1:]).decode("latin-1")
+                decoded = bytes.fromhex(body[1:]).decode("latin-1")
             except ValueError:
                 return ""
+            # A control character escaped as \Xhh\ is refused before mapping (control_problems);
+            # dropped here too so that no path can store one.
+            return decoded if self.keep_controls else _CONTROL.sub("", decoded)
         return ""  # \Cxxyy\, \Mxxyyzz\, \Zxx\: character-set and locally defined switches
 
     # -- MSH -----------------------------------------------------------------------------
@@ -161,7 +191,8 @@ class ParsedMessage:
             message_time=msh.get(7),
             message_code=msh.get(9, 1),
             trigger_event=msh.get(9, 2),
-            control_id=msh.get(10),
+            # MSH-10 is ST (no components): the whole field, so MSA-2 echoes all of it.
+            control_id=self.unescape(msh.raw(10)),
             processing_id=msh.get(11),
             version=self.version,
             accept_ack_type=msh.get(15),
@@ -232,11 +263,36 @@ def parse_text(decoded: str) -> ParsedMessage:
     if not text.startswith("MSH"):
         raise ParseProblem("100", "The message does not start with an MSH segment", "MSH")
     first = text.replace("\r\n", "\r").replace("\n", "\r")
+    msh_end = first.find("\r")
+    msh_text = first if msh_end < 0 else first[:msh_end]
+    bad = _CONTROL.search(msh_text)
+    if bad is not None:  # before hl7apy, which reads a NUL as part of the version
+        raise ParseProblem(
+            "102",
+            f"MSH contains the control character {_char_name(bad.group())} (HL7 v2.5.1 2.A.74)",
+            f"MSH^1^{msh_text.count(msh_text[3:4], 0, bad.start()) + 1}"
+            if len(msh_text) > 3
+            else "MSH",
+        )
     try:
         encoding, structure, version = get_message_info(first)
-    except (HL7apyException, IndexError, ValueError) as exc:
+    except (HL7apyException, IndexError, ValueError, KeyError, TypeError) as exc:
         raise ParseProblem("100", f"The MSH segment cannot be read: {exc}", "MSH") from exc
     message = ParsedMessage(first, encoding, structure, version or "")
+    for number, limit in MAX_HEADER_LENGTHS.items():
+        if len(message.msh.raw(number)) > limit:
+            raise ParseProblem(
+                "102",
+                f"MSH-{number} is {len(message.msh.raw(number))} characters long; WardCare "
+                f"accepts at most {limit}",
+                f"MSH^1^{number}",
+            )
+    control = message.msh.raw(10)
+    if _escapes_control(control, message.escape):
+        raise ParseProblem(
+            "102", "MSH-10 escapes a control character (HL7 v2.5.1 2.A.74)", "MSH^1^10"
+        )
+    message.problems.extend(control_problems(message, first, msh_end))
     header = message.header()
     if not header.control_id:
         raise ParseProblem("101", "MSH-10 (message control id) is empty", "MSH^1^10")
@@ -249,3 +305,100 @@ def parse_text(decoded: str) -> ParsedMessage:
             "MSH^1^12",
         )
     return message
+
+
+def _char_name(char: str) -> str:
+    return f"0x{ord(char):02X}"
+
+
+def _escapes_control(value: str, escape: str) -> bool:
+    """True when `value` holds a \\Xhh..\\ escape (2.5.1 2.7.3) that decodes to a control
+    character."""
+    if escape + "X" not in value:
+        return False
+    parts = value.split(escape)
+    for body in parts[1 : len(parts) - 1 : 2]:  # escape bodies; an unpaired one is literal
+        match = _HEX_ESCAPE.match(body)
+        hexdigits = match.group(1) if match else ""
+        if len(hexdigits) % 2 == 0 and _CONTROL.search(bytes.fromhex(hexdigits).decode("latin-1")):
+            return True
+    return False
+
+
+def control_problems(message: ParsedMessage, text: str, msh_end: int) -> list[DataProblem]:
+    """A DataProblem (102) per field after the MSH holding a control character, sent as it is
+    or hex-escaped. One scan of the whole text first: clean messages pay nothing more."""
+    if msh_end < 0 or (
+        _CONTROL.search(text, msh_end) is None and message.escape + "X" not in text[msh_end:]
+    ):
+        return []
+    problems: list[DataProblem] = []
+    seen: dict[str, int] = {}
+    for segment in message.segments[1:]:
+        # ERL.2 is the segment's occurrence in the message (HL7 v2.5.1 2.A.27.2).
+        occurrence = seen[segment.name] = seen.get(segment.name, 0) + 1
+        for number, value in enumerate(segment._fields):
+            if _CONTROL.search(value) or _escapes_control(value, message.escape):
+                found = _CONTROL.search(value)
+                what = (
+                    f"the control character {_char_name(found.group())}"
+                    if found
+                    else ("an escaped control character")
+                )
+                problems.append(
+                    DataProblem(
+                        "102",
+                        f"{segment.name}-{number} contains {what} (HL7 v2.5.1 2.A.74); the "
+                        "message was damaged on the way or at its source",
+                        f"{segment.name}^{occurrence}^{number}",
+                    )
+                )
+                if len(problems) >= 10:
+                    return problems
+    return problems
+
+
+_DEFAULT_ENCODING = {
+    "FIELD": "|",
+    "COMPONENT": "^",
+    "REPETITION": "~",
+    "ESCAPE": "\\",
+    "SUBCOMPONENT": "&",
+}
+
+
+def salvage_header(text: str) -> Header | None:
+    """Whatever MSH-3..6, MSH-9..11 an unreadable message's first segment gives, read without
+    hl7apy, so that its AR still names the sender and echoes MSH-10 (HL7 v2.5.1 2.9.2: MSA-2
+    echoes MSH-10). None when it does not even start with MSH and a field separator."""
+    first = text.lstrip("\r\n\t \x00").replace("\n", "\r").split("\r", 1)[0]
+    if not first.startswith("MSH") or len(first) < 5 or first[3].isalnum() or first[3] == " ":
+        return None
+    encoding = {**_DEFAULT_ENCODING, "FIELD": first[3]}
+    chars = first[4:].split(first[3], 1)[0]
+    for index, name in enumerate(("COMPONENT", "REPETITION", "ESCAPE", "SUBCOMPONENT")):
+        if (
+            index < len(chars)
+            and not chars[index].isalnum()
+            and chars[index] not in encoding.values()
+        ):
+            encoding[name] = chars[index]
+    message = ParsedMessage(first, encoding, None, "")
+    message.keep_controls = True
+    header = message.header()
+    version = message.msh.get(12)
+    cut = MAX_HEADER_LENGTHS[3]  # HD, 227: a longer value is not echoed whole (MSH-10 is)
+    return Header(
+        sending_application=header.sending_application[:cut],
+        sending_facility=header.sending_facility[:cut],
+        receiving_application=header.receiving_application[:cut],
+        receiving_facility=header.receiving_facility[:cut],
+        message_time="",
+        message_code="",
+        trigger_event="",
+        control_id=header.control_id,
+        processing_id=header.processing_id if header.processing_id in ("P", "D", "T") else "",
+        version=version if version in SUPPORTED_VERSIONS else "",
+        accept_ack_type="",
+        application_ack_type="",
+    )

@@ -5,7 +5,9 @@ reading the next one, as MLLP senders expect. The work runs in a worker thread (
 synchronous); one patient's messages are applied in the order received, across connections,
 through a FIFO lock per patient, while different patients proceed in parallel. A connection
 that sends garbage, stalls (idle timeout), oversize frames or drops mid-frame affects only
-itself: an unfinished frame at EOF is never stored or acknowledged.
+itself: an unfinished frame at EOF is never stored or acknowledged. An oversize frame is
+answered AR (its MSH read from the head kept) and its connection closed; both limits come from
+WARDCARE_MLLP_MAX_FRAME_BYTES and WARDCARE_MLLP_IDLE_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ _HANDLER_THREADS = ThreadPoolExecutor(
 )
 
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
+_LINGER_SECONDS = 10.0  # at most this long reading what a refused peer still sends
 
 
 class MllpListener:
@@ -82,6 +85,18 @@ class MllpListener:
             _HANDLER_THREADS, context.run, self.handler.handle, payload
         )
 
+    async def _lingering_close(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Half-close after the AR, then read and drop what the peer already sent: closing a
+        socket with unread data resets the connection, and the peer could lose the AR."""
+        with contextlib.suppress(Exception):
+            if writer.can_write_eof():
+                writer.write_eof()
+            async with asyncio.timeout(min(self.idle_timeout, _LINGER_SECONDS)):
+                while await reader.read(65536):
+                    pass
+
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
@@ -94,6 +109,7 @@ class MllpListener:
                 data = await asyncio.wait_for(reader.read(65536), self.idle_timeout)
                 if not data:
                     break  # EOF; an unfinished frame is dropped unstored and unacknowledged
+                oversize = False
                 for frame in decoder.feed(data):
                     if frame.oversize:
                         acks = self.handler.too_large(frame.payload, self.max_frame_size)
@@ -104,6 +120,17 @@ class MllpListener:
                     for ack in acks:
                         writer.write(encode_frame(ack))
                     await writer.drain()
+                    if frame.oversize:
+                        # AR sent; the peer is closed: it sends what WardCare will not take,
+                        # and what follows in its stream is not trusted to be framed right.
+                        oversize = True
+                        break
+                if oversize:
+                    log.warning(
+                        "MLLP frame over %d bytes: AR sent, connection closed", self.max_frame_size
+                    )
+                    await self._lingering_close(reader, writer)
+                    break
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:

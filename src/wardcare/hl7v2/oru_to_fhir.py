@@ -64,13 +64,25 @@ def observations(
     result = ResultSet()
     obr: Segment | None = None
     panels: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()  # (Observation id, component code) stored so far
+    occurrence = 0
     for segment in message.segments:
         if segment.name == "OBR":
             obr = segment
         elif segment.name == "OBX":
+            occurrence += 1
+            where = f"OBX^{occurrence}"
             try:
                 built = _observation(
-                    segment, obr, message, code_map, facility, patient_ref, encounter_ref, zone
+                    segment,
+                    obr,
+                    message,
+                    code_map,
+                    facility,
+                    patient_ref,
+                    encounter_ref,
+                    zone,
+                    where,
                 )
             except MappingProblem as problem:
                 result.problems.append(problem)
@@ -78,6 +90,21 @@ def observations(
             if built is None:
                 continue
             panel_code, observation, component = built
+            # The same result twice in one message (same OBR-3, code and OBX-4: the same
+            # Observation id) has no single value to store: AE 205, duplicate key (table 0357).
+            code = component["code"]["coding"][0]["code"] if component else ""
+            if (observation["id"], code) in seen:
+                result.problems.append(
+                    MappingProblem(
+                        "205",
+                        f"OBX-3 {segment.get(3, 1)!r} with OBX-4 {segment.get(4)!r} appears "
+                        "more than once under one OBR; send each result once, or give "
+                        "repeated results distinct OBX-4 sub-ids",
+                        f"{where}^3",
+                    )
+                )
+                continue
+            seen.add((observation["id"], code))
             if panel_code is None:
                 result.observations.append(observation)
                 continue
@@ -108,8 +135,9 @@ def _observation(  # noqa: PLR0915 - one OBX, read field by field in order
     patient_ref: str,
     encounter_ref: str | None,
     zone: str,
+    where: str,
 ) -> tuple[str | None, dict[str, Any], dict[str, Any]] | None:
-    where = f"OBX^{obx.get(1) or '1'}"
+    """One OBX; `where` is its ERL (OBX^occurrence, HL7 v2.5.1 2.A.27.2)."""
     code, text, system = obx.get(3, 1).strip(), obx.get(3, 2), obx.get(3, 3).upper()
     loinc_code, acvpu, coded_values = None, False, {}
     if system in ("LN", "LOINC"):
@@ -182,10 +210,8 @@ def _observation(  # noqa: PLR0915 - one OBX, read field by field in order
     else:
         try:
             value = decimal(raw_value)
-        except BadValue:
-            raise MappingProblem(
-                "102", f"OBX-5 {raw_value!r} is not a number ({target.display})", f"{where}^5"
-            ) from None
+        except BadValue as exc:
+            raise MappingProblem("102", f"OBX-5 {exc} ({target.display})", f"{where}^5") from None
         unit = code_map.ucum(obx.get(6, 1).strip()) if obx.get(6, 1).strip() else target.unit
     if unit != target.unit:
         raise MappingProblem(
