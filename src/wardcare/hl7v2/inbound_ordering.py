@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from wardcare.hl7v2.message_parsing import ParsedMessage
 from wardcare.hl7v2.pid_to_patient import PatientKeys, identifier_keys
+from wardcare.services.hl7_inbound import KeyedLocks
 
 Lookup = Callable[[list[str]], list[list[str]]]
 """Identifier keys -> for each patient on record that one of them names, all its keys."""
@@ -100,34 +101,18 @@ class PatientGroups:
 
 class ThreadKeyedLocks:
     """One lock per key for threads (the message log's reprocess, `wardcare hl7 import`, the
-    listener's worker threads), created on demand and dropped when unused."""
+    listener's worker threads), created on demand and dropped when unused: a message holds the
+    locks of all its keys, taken in sorted order so two messages never deadlock."""
 
     def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+        self._locks = KeyedLocks()
 
     @contextlib.contextmanager
     def hold(self, keys: Iterable[str]) -> Iterator[None]:
         with contextlib.ExitStack() as stack:
             for key in sorted(set(keys)):
-                stack.enter_context(self._one(key))
+                stack.enter_context(self._locks.hold(key))
             yield
-
-    @contextlib.contextmanager
-    def _one(self, key: str) -> Iterator[None]:
-        with self._guard:
-            lock, users = self._locks.get(key, (threading.Lock(), 0))
-            self._locks[key] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                lock, users = self._locks[key]
-                if users == 1:
-                    del self._locks[key]
-                else:
-                    self._locks[key] = (lock, users - 1)
 
 
 class PatientQueues:

@@ -46,7 +46,7 @@ def interface_actor(sending_application: str, sending_facility: str) -> Actor:
     )
 
 
-class _KeyedLocks:
+class KeyedLocks:
     """One lock per key, created on demand and dropped when no one holds or waits for it."""
 
     def __init__(self) -> None:
@@ -73,7 +73,7 @@ class _KeyedLocks:
                     self._locks[key] = (lock, users - 1)
 
 
-_MESSAGES_IN_FLIGHT = _KeyedLocks()
+_MESSAGES_IN_FLIGHT = KeyedLocks()
 
 
 @dataclass(frozen=True)
