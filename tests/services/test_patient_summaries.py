@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from tests import factories
@@ -216,3 +217,33 @@ def test_the_patient_chart_shows_current_care_plans_with_goals_and_timed_interve
     assert [(i.description, i.timing) for i in shown.interventions] == [
         ("Reposition", "every 2 hours")
     ]
+
+
+def test_the_patient_chart_never_shows_a_result_entered_in_error_as_the_latest(
+    context: AppContext, patient_id: str
+) -> None:
+    # Hazard DUE1: the chart reads the latest result as the due list does.
+    loaded = context.catalog.get("must")
+    assert loaded is not None
+    answers = dict(loaded.template.examples[0].answers)
+    _record(context, patient_id, "must", answers, WHEN)
+    _record(context, patient_id, "must", answers, WHEN + timedelta(hours=1))
+    with context.uow.read() as tx:
+        (newest, _older) = tx.resources.newest_for_patient_code(
+            "Observation",
+            patient_id=patient_id,
+            system=loaded.template.total.system,  # type: ignore[union-attr]
+            code=loaded.template.total.code,  # type: ignore[union-attr]
+            limit=2,
+        )
+    score = orjson.loads(newest.content or b"{}")
+    fhir.update(
+        context,
+        actor=ACTOR,
+        resource_type="Observation",
+        resource_id=newest.id,
+        resource={**score, "status": "entered-in-error"},
+    )
+    chart = patient_chart(context, actor=ACTOR, patient_id=patient_id)
+    (must,) = [r for r in chart.latest if r.template.template.id == "must"]
+    assert must.at == WHEN

@@ -18,6 +18,7 @@ from wardcare.fhir.vital_signs import effective_range
 from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
+from wardcare.services.due_list import latest_results
 from wardcare.services.patient_care_plans import CarePlanSummary, care_plans_for
 from wardcare.services.patient_summaries import (
     Allergy,
@@ -125,23 +126,8 @@ def _latest_results(tx: Transaction, ctx: AppContext, patient_id: str) -> list[L
     subject = [("Patient", patient_id)]
     results = []
     for loaded in ctx.catalog.latest():
-        template = loaded.template
-        if template.total is not None:
-            found = tx.resources.latest_for_each(
-                "Observation",
-                subject_param="patient",
-                subjects=subject,
-                date_param="date",
-                token=("code", template.total.system, template.total.code),
-            ).get(subject[0])
-        else:
-            found = tx.resources.latest_for_each(
-                "QuestionnaireResponse",
-                subject_param="patient",
-                subjects=subject,
-                date_param="authored",
-                reference=("questionnaire", "", [template.canonical, template.url]),
-            ).get(subject[0])
+        # The due list's rule: a result entered in error is never the latest (hazard DUE1).
+        found = latest_results(tx, loaded, subject, ctx=ctx).get(subject[0])
         if found is None or found.content is None:
             results.append(LatestResult(loaded, None, None, None))
             continue
