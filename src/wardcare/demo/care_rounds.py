@@ -44,7 +44,7 @@ from wardcare.domain.clock import FixedClock
 from wardcare.domain.schedule import DueState
 from wardcare.fhir import codes
 from wardcare.fhir.care_planning import plan_template_id
-from wardcare.fhir.dates import InvalidDate, date_range, from_micros, instant
+from wardcare.fhir.dates import from_micros, instant, start_micros
 from wardcare.fhir.outcomes import status_for
 from wardcare.services import audit
 from wardcare.services import fhir_interactions as fhir
@@ -376,7 +376,7 @@ def _answer_escalations(
             totals.escalations_open += 1
             continue
         in_charge = nurses[ward_of[task["for"]["reference"]]][0]
-        raised = from_micros(_micros(task.get("authoredOn")) or fhir.now_micros(ctx))
+        raised = from_micros(start_micros(task.get("authoredOn")) or fhir.now_micros(ctx))
         answered = min(raised + timedelta(minutes=rng.randint(10, 50)), ctx.clock.now())
         completed = {
             **{k: v for k, v in task.items() if k != "meta"},
@@ -454,12 +454,3 @@ def _is_news2(task: dict[str, Any]) -> bool:
         c.get("system") == codes.TASK_TYPE and c.get("code") == codes.NEWS2_ESCALATION
         for c in task.get("code", {}).get("coding", ())
     )
-
-
-def _micros(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date_range(value)[0]
-    except InvalidDate:
-        return None

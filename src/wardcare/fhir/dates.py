@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
 _PATTERN = re.compile(
     r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
@@ -52,6 +53,17 @@ def from_micros(micros: int) -> datetime:
     if micros > _LAST_MICROS:
         return _LAST_SHOWN
     return _EPOCH + timedelta(microseconds=micros)
+
+
+def start_micros(value: Any) -> int | None:
+    """The first microsecond a FHIR date/dateTime covers, or None for anything that is not one
+    (a missing or malformed date in a stored resource is shown as unknown, never a failure)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date_range(value)[0]
+    except InvalidDate:
+        return None
 
 
 def instant(moment: datetime) -> str:

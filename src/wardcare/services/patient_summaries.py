@@ -17,7 +17,7 @@ import orjson
 from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.domain.assessment_scoring import AnswerError
 from wardcare.fhir import codes
-from wardcare.fhir.dates import InvalidDate, date_range, from_micros, instant
+from wardcare.fhir.dates import from_micros, instant, start_micros
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.vital_signs import effective_range
 from wardcare.services.context import AppContext
@@ -216,7 +216,7 @@ def open_escalations(
     for row in rows:
         if not is_escalation(row):
             continue
-        authored = _micros(row.get("authoredOn"))
+        authored = start_micros(row.get("authoredOn"))
         raised = from_micros(authored) if authored is not None else None
         escalation = Escalation(
             priority=row.get("priority", "routine"),
@@ -229,15 +229,6 @@ def open_escalations(
     for tasks in found.values():
         tasks.sort(key=lambda t: t.raised_at.timestamp() if t.raised_at else 0, reverse=True)
     return found
-
-
-def _micros(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date_range(value)[0]
-    except InvalidDate:
-        return None
 
 
 def risk_flags(
