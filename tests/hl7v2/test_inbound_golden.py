@@ -36,11 +36,12 @@ DAY = [
     ("adt_a40_merge.hl7", "original"),
     ("variants/oru_r01_v23_crlf_local_codes_latin1.hl7", "raw"),
 ]
-_RANDOM_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_RANDOM_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def _normalise(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop meta (times of this run); random ids (NEWS2 score, Task) become placeholders."""
+    """Drop meta (times of this run); assigned ids (random v4, time-ordered v7: NEWS2 score,
+    Task) become placeholders."""
     text = json.dumps([{k: v for k, v in r.items() if k != "meta"} for r in resources])
     seen: dict[str, str] = {}
     text = _RANDOM_UUID.sub(

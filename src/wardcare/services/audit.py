@@ -23,7 +23,6 @@ import base64
 import logging
 import queue
 import threading
-import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import orjson
 
 from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
+from wardcare.fhir import resource_ids
 from wardcare.fhir.dates import from_micros, instant, to_micros
 from wardcare.services.context import AppContext
 
@@ -135,7 +135,7 @@ def audit_event(access: Access, note: AccessNote, *, recorded: int) -> dict[str,
     outcome = "0" if access.status < 400 else ("4" if access.status < 500 else "8")
     event: dict[str, Any] = {
         "resourceType": "AuditEvent",
-        "id": str(uuid.uuid4()),
+        "id": resource_ids.new_id(),
         "meta": {"profile": [BALP + _PROFILES.get(action, "IHE.BasicAudit.Query")]},
         "type": {
             "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",

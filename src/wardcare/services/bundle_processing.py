@@ -8,7 +8,6 @@ on its own and reports each outcome.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -19,6 +18,7 @@ from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, Issue, WardCareError
+from wardcare.fhir import resource_ids
 from wardcare.fhir.bundles import searchset
 from wardcare.fhir.outcomes import operation_outcome, status_for
 from wardcare.fhir.versions import StoredVersion
@@ -167,7 +167,7 @@ def _batch(ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str)
             )
     return {
         "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
+        "id": resource_ids.new_id(),
         "type": "batch-response",
         "entry": responses,
     }
@@ -223,7 +223,7 @@ def _transaction(
     provisional: dict[str, str] = {}
     for entry in entries:
         if entry.method == "POST":
-            entry.assigned_id = str(uuid.uuid4())
+            entry.assigned_id = resource_ids.new_id()
             if entry.full_url:
                 provisional[entry.full_url] = f"{entry.resource_type}/{entry.assigned_id}"
     _rewrite_entries(entries, provisional)
@@ -248,7 +248,7 @@ def _transaction(
         raise errors.error(Category.CONFLICT, "Too many concurrent changes; try again")
     return {
         "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
+        "id": resource_ids.new_id(),
         "type": "transaction-response",
         "entry": [e.response for e in entries],
     }

@@ -16,7 +16,6 @@ A patient has at most one open plan per template: applying again is a 409 naming
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.schedule import LONDON
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category
+from wardcare.fhir import resource_ids
 from wardcare.fhir.care_planning import (
     REVIEW_EXTENSION,
     actor_reference,
@@ -135,7 +135,7 @@ def _apply(
             )
     selected = list(chosen) if chosen is not None else _from_proposal(plan, proposal)
     now = instant(ctx.clock.now())
-    ids = {name: str(uuid.uuid4()) for name in ("plan", "condition")}
+    ids = {name: resource_ids.new_id() for name in ("plan", "condition")}
     plan_ref = f"CarePlan/{ids['plan']}"
     common: dict[str, Any] = {"subject": {"reference": patient}}
     if encounter:
@@ -159,8 +159,8 @@ def _apply(
     today = ctx.clock.now().astimezone(LONDON).date().isoformat()
     goals = [_goal(goal, patient, condition_ref, today) for goal in template.goals]
     tasks = [_task(plan, name, plan_ref, common, author, now) for name in selected]
-    goal_ids = [str(uuid.uuid4()) for _ in goals]
-    task_ids = [str(uuid.uuid4()) for _ in tasks]
+    goal_ids = [resource_ids.new_id() for _ in goals]
+    task_ids = [resource_ids.new_id() for _ in tasks]
     care_plan: dict[str, Any] = {
         "resourceType": "CarePlan",
         "status": "draft",

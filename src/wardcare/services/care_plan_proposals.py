@@ -14,7 +14,6 @@ nothing when a plan from the template is already in place (the nurse owns that p
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from wardcare.catalog.care_plans import LoadedCarePlan
 from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_scoring import Answer
+from wardcare.fhir import resource_ids
 from wardcare.fhir.care_planning import (
     OPEN_PLAN_STATUSES,
     coding,
@@ -178,7 +178,7 @@ def _create(
         ctx,
         actor=actor,
         resource=proposal,
-        resource_id=str(uuid.uuid4()),
+        resource_id=resource_ids.new_id(),
         run_hooks=False,
         provenance=False,
     ).stored

@@ -11,7 +11,6 @@ medium response too (hazard H18).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -20,7 +19,7 @@ from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import Outcome
 from wardcare.domain.escalation import ESCALATING, EscalationLevel, needs_new_task
-from wardcare.fhir import codes
+from wardcare.fhir import codes, resource_ids
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
@@ -152,7 +151,7 @@ def escalate_if_needed(
         ctx,
         actor=actor,
         resource=task,
-        resource_id=str(uuid.uuid4()),
+        resource_id=resource_ids.new_id(),
         run_hooks=False,
         provenance=provenance,
     ).stored

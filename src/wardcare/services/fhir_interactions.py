@@ -8,7 +8,6 @@ before the write transaction opens: CPU work never holds the database's write lo
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, WardCareError
+from wardcare.fhir import resource_ids
 from wardcare.fhir.dates import InvalidDate, date_range, to_micros
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.resource_types import APPEND_ONLY_TYPES, NO_PROVENANCE_TYPES, is_served
@@ -148,7 +148,7 @@ def create_in(
             tx.resources.release_claim(resource_type, criteria)
     now = _now(ctx)
     as_stored = dict(resource)  # the repository sets its id and meta
-    new_id = resource_id or str(uuid.uuid4())
+    new_id = resource_id or resource_ids.new_id()
     if provenance and resource_type not in NO_PROVENANCE_TYPES:
         stored = _create_with_provenance(tx, actor, as_stored, new_id, now)
     else:
@@ -178,7 +178,7 @@ def _create_with_provenance(
         patient=patient_of({**resource, "id": resource_id}),
     )
     stored, _record = tx.resources.create_many(
-        [(resource, resource_id), (record, str(uuid.uuid4()))], now=now
+        [(resource, resource_id), (record, resource_ids.new_id())], now=now
     )
     return stored
 

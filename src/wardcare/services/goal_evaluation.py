@@ -8,7 +8,6 @@ counts from it) and the evaluation in `outcomeReference`. One transaction, one P
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.schedule import LONDON
 from wardcare.domain.smart_scopes import Interaction
+from wardcare.fhir import resource_ids
 from wardcare.fhir.care_planning import (
     EVALUATION_RESULTS,
     GOAL_ACHIEVEMENT,
@@ -88,7 +88,7 @@ def evaluate_goal(
             ctx,
             actor=actor,
             resource=evaluation,
-            resource_id=str(uuid.uuid4()),
+            resource_id=resource_ids.new_id(),
             run_hooks=False,
             provenance=False,
         ).stored

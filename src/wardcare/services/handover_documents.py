@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from wardcare.domain.actor import Actor
+from wardcare.fhir import resource_ids
 from wardcare.fhir.dates import instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import fhir_interactions as fhir
@@ -55,7 +55,7 @@ def store_document(
     ward_location: str | None = None,
 ) -> StoredDocument:
     """Store the PDF (Binary) and its DocumentReference in one transaction, with Provenance."""
-    binary_id, document_id = str(uuid.uuid4()), str(uuid.uuid4())
+    binary_id, document_id = resource_ids.new_id(), resource_ids.new_id()
     binary = {
         "resourceType": "Binary",
         "contentType": "application/pdf",

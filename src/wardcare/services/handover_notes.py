@@ -11,7 +11,6 @@ receiving nurse acknowledged that text, so a change is a new note.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category
+from wardcare.fhir import resource_ids
 from wardcare.fhir.dates import instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import authorisation
@@ -126,7 +126,7 @@ def record_note(ctx: AppContext, *, actor: Actor, patient_id: str, body: Any) ->
             note["encounter"] = {"reference": encounter}
         ctx.validator.validate(note, expected_type="Communication")
         return fhir.create_in(
-            tx, ctx, actor=actor, resource=note, resource_id=str(uuid.uuid4())
+            tx, ctx, actor=actor, resource=note, resource_id=resource_ids.new_id()
         ).stored
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import orjson
 from wardcare import errors
 from wardcare.domain.actor import Actor, ActorKind
 from wardcare.errors import Category
+from wardcare.fhir import resource_ids
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import authorisation
@@ -260,7 +260,7 @@ def save(
 ) -> dict[str, Any]:
     """Create or update `resource` (its id chosen by the caller); unchanged content writes no
     new version. The services' write path stores it: indexes, and write hooks when asked."""
-    resource_id = resource.setdefault("id", str(uuid.uuid4()))
+    resource_id = resource.setdefault("id", resource_ids.new_id())
     current = tx.resources.current(resource["resourceType"], resource_id, for_update=True)
     if current is not None and current.content is not None:
         if _same(orjson.loads(current.content), resource):

@@ -11,7 +11,6 @@ marking it `entered-in-error` (PUT): the due list then treats it as never docume
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.intervention_schedule import Outcome
 from wardcare.domain.smart_scopes import Interaction
+from wardcare.fhir import resource_ids
 from wardcare.fhir.care_planning import (
     actor_reference,
     coding,
@@ -124,5 +124,5 @@ def record_occurrence(
             raise errors.unprocessable("The intervention names no patient", "Task.for")
         ctx.validator.validate(documented, expected_type="Task")
         return fhir.create_in(
-            tx, ctx, actor=actor, resource=documented, resource_id=str(uuid.uuid4())
+            tx, ctx, actor=actor, resource=documented, resource_id=resource_ids.new_id()
         ).stored

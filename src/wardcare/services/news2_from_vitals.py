@@ -9,7 +9,6 @@ the readings it used, in the same transaction as the reading that completed the 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,7 @@ import orjson
 from wardcare.domain import news2
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import from_news2
-from wardcare.fhir import codes
+from wardcare.fhir import codes, resource_ids
 from wardcare.fhir.dates import date_range, from_micros, instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import INPUT_CODES, effective_range, readings, spo2_scale_setting
@@ -230,7 +229,7 @@ def on_observation_stored(
         ctx,
         actor=actor,
         resource=score,
-        resource_id=str(uuid.uuid4()),
+        resource_id=resource_ids.new_id(),
         run_hooks=False,
         provenance=False,
     ).stored

@@ -6,11 +6,11 @@ shape against the FHIR models.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from wardcare.domain.actor import Actor, ActorKind
+from wardcare.fhir import resource_ids
 from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.storage.repository import ResourceRepository
@@ -69,6 +69,6 @@ def record_provenance(
         group = [v for v in versions if v.method == method]
         repo.append_before_commit(
             provenance_for(group, actor, patient=patient, reason=reason),
-            resource_id=str(uuid.uuid4()),
+            resource_id=resource_ids.new_id(),
             now=now,
         )

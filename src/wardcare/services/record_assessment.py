@@ -21,6 +21,7 @@ from wardcare.domain.assessment_outcome import Outcome
 from wardcare.domain.assessment_scoring import Answer, AnswerError, score
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, Issue, WardCareError
+from wardcare.fhir import resource_ids
 from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import (
@@ -303,16 +304,16 @@ def _store(
     # together, ~9 resources): their ids are chosen first, so the references between them are
     # made before anything is stored.
     now = fhir.now_micros(ctx)
-    response["id"] = str(uuid.uuid4())
+    response["id"] = resource_ids.new_id()
     response_ref = f"QuestionnaireResponse/{response['id']}"
     if not response.get("authored"):
         prepared.response = {**response, "authored": instant(from_micros(now))}
     observations = _observations(prepared, outcome, scale, response_ref)
     for observation in observations.extracted:
-        observation["id"] = str(uuid.uuid4())
+        observation["id"] = resource_ids.new_id()
     batch = [response, *observations.extracted]
     if observations.score is not None:
-        observations.score["id"] = str(uuid.uuid4())
+        observations.score["id"] = resource_ids.new_id()
         observations.score["derivedFrom"] = [
             {"reference": response_ref},
             *({"reference": f"Observation/{e['id']}"} for e in observations.extracted),
