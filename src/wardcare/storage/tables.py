@@ -115,7 +115,6 @@ search_reference = _index_table(
     Column("target_id", String(255), nullable=False),
     lookup=("target_type", "target_id", "rid"),
 )
-Index("ix_search_reference_target", search_reference.c.target_type, search_reference.c.target_id)
 
 search_quantity = _index_table(
     "search_quantity",
