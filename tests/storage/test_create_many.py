@@ -108,6 +108,7 @@ def test_a_taken_id_is_a_conflict(context: AppContext) -> None:
             now=2,
         )
     assert raised.value.category == Category.CONFLICT
+    assert raised.value.message == f"Observation/{taken} already exists"
     with context.uow.read() as tx:
         assert tx.resources.current("Observation", taken) is not None
         count = len(list(tx.connection.execute(select(resources.c.rid))))

@@ -38,6 +38,12 @@ from wardcare.fhir.versions import StoredVersion
 from wardcare.storage import search_sql
 from wardcare.storage.driver_statements import PreparedSelect
 from wardcare.storage.fixed_lookups import SUBJECT_WITH_CODES, WITH_TOKEN
+from wardcare.storage.index_rows import (
+    INDEX_ROW_COLUMNS,
+    SQLITE_INSERTS,
+    index_row_values,
+    sqlite_rows_by_table,
+)
 from wardcare.storage.recent_by_code import NEWEST_WITH_CODE, RECENT_RIDS
 from wardcare.storage.tables import (
     INDEX_TABLES,
@@ -74,24 +80,16 @@ _WRITE_SQL = {
     "advance_version": "UPDATE resources SET version_id = :version_id,"
     " last_updated = :last_updated, deleted = :deleted"
     " WHERE rid = :rid AND version_id = :current_version",
-    "search_token": "INSERT INTO search_token (rid, resource_type, param, system, code)"
-    " VALUES (:rid, :resource_type, :param, :system, :code)",
-    "search_string": "INSERT INTO search_string (rid, resource_type, param, value_norm, value)"
-    " VALUES (:rid, :resource_type, :param, :value_norm, :value)",
-    "search_date": "INSERT INTO search_date (rid, resource_type, param, low, high)"
-    " VALUES (:rid, :resource_type, :param, :low, :high)",
-    "search_reference": "INSERT INTO search_reference"
-    " (rid, resource_type, param, target_type, target_id)"
-    " VALUES (:rid, :resource_type, :param, :target_type, :target_id)",
-    "search_quantity": "INSERT INTO search_quantity"
-    " (rid, resource_type, param, value, system, code)"
-    " VALUES (:rid, :resource_type, :param, :value, :system, :code)",
-    "search_patient_date": "INSERT INTO search_patient_date (rid, resource_type, patient_id, low)"
-    " VALUES (:rid, :resource_type, :patient_id, :low)",
-    "search_patient_code": "INSERT INTO search_patient_code"
-    " (rid, resource_type, patient_id, system, code, sort_low, sort_high)"
-    " VALUES (:rid, :resource_type, :patient_id, :system, :code, :sort_low, :sort_high)",
     **{f"delete_{t.name}": f"DELETE FROM {t.name} WHERE rid = :rid" for t in INDEX_TABLES},
+    # SQLite's batch create (ResourceRepository._sqlite_create_many), positional.
+    "largest_rid": "SELECT coalesce(max(rid), 0) FROM resources",
+    "insert_resources_if_new": "INSERT INTO resources"
+    " (rid, resource_type, id, version_id, last_updated, deleted) VALUES (?, ?, ?, 1, ?, 0)"
+    " ON CONFLICT (resource_type, id) DO NOTHING",
+    "rid_holds": "SELECT 1 FROM resources WHERE rid = ? AND id = ?",
+    "insert_versions": "INSERT INTO resource_versions"
+    " (rid, version_id, resource_type, last_updated, method, content)"
+    " VALUES (?, 1, ?, ?, ?, ?)",
     "codes_in_window": "SELECT DISTINCT t.system, t.code FROM search_patient_date pd"
     " JOIN search_token t ON t.rid = pd.rid"
     " WHERE pd.resource_type = :resource_type AND pd.patient_id = :patient_id"
@@ -106,30 +104,7 @@ _WRITE_SQL = {
 # per parameter (adapting ~40 array parameters was ~14 % of a create's server CPU), orjson
 # writes the document in microseconds, and jsonb is parsed once however many tables read it.
 # The text never varies with the number of rows, so psycopg prepares it once.
-_PG_INDEX_INSERTS = (
-    ("search_token", (("param", "text"), ("system", "text"), ("code", "text"))),
-    ("search_string", (("param", "text"), ("value_norm", "text"), ("value", "text"))),
-    ("search_date", (("param", "text"), ("low", "bigint"), ("high", "bigint"))),
-    (
-        "search_reference",
-        (("param", "text"), ("target_type", "text"), ("target_id", "text")),
-    ),
-    (
-        "search_quantity",
-        (("param", "text"), ("value", "float8"), ("system", "text"), ("code", "text")),
-    ),
-    ("search_patient_date", (("patient_id", "text"), ("low", "bigint"))),
-    (
-        "search_patient_code",
-        (
-            ("patient_id", "text"),
-            ("system", "text"),
-            ("code", "text"),
-            ("sort_low", "bigint"),
-            ("sort_high", "bigint"),
-        ),
-    ),
-)
+_PG_INDEX_INSERTS = INDEX_ROW_COLUMNS
 
 
 def _pg_row_values(columns: tuple[tuple[str, str], ...], first: int) -> str:
@@ -372,52 +347,47 @@ class ResourceRepository:
 
     def _sqlite_create_many(self, prepared: list[_Prepared], now: int, method: str) -> list[int]:
         cursor = self._driver()
-        rids: list[int] = []
-        for resource, resource_id, _content, _rows in prepared:
-            # One row at a time: executemany cannot return each row's rid.
-            cursor.execute(
-                self._sql["insert_resource_if_new"],
-                {
-                    "resource_type": resource["resourceType"],
-                    "id": resource_id,
-                    "version_id": 1,
-                    "last_updated": now,
-                    "deleted": False,
-                },
-            )
-            inserted = cursor.fetchone()
-            if inserted is None:
-                raise errors.error(
-                    Category.CONFLICT, f"{resource['resourceType']}/{resource_id} already exists"
-                )
-            rids.append(inserted[0])
+        # A SQLite writer holds the database's write lock (BEGIN IMMEDIATE), so no one else
+        # inserts: the rids SQLite would give one insert after another (the largest + 1, ...)
+        # are chosen here, and the rows go in one executemany instead of a statement each.
+        (largest,) = cursor.execute(self._sql["largest_rid"]).fetchone()
+        rids = list(range(largest + 1, largest + 1 + len(prepared)))
         cursor.executemany(
-            self._sql["insert_version"],
+            self._sql["insert_resources_if_new"],
             [
-                {
-                    "rid": rid,
-                    "version_id": 1,
-                    "resource_type": resource["resourceType"],
-                    "last_updated": now,
-                    "method": method,
-                    "content": content.decode(),
-                }
+                (rid, resource["resourceType"], resource_id, now)
+                for rid, (resource, resource_id, _c, _rows) in zip(rids, prepared, strict=True)
+            ],
+        )
+        if cursor.rowcount != len(prepared):
+            taken = next(
+                f"{resource['resourceType']}/{resource_id}"
+                for rid, (resource, resource_id, _c, _rows) in zip(rids, prepared, strict=True)
+                if cursor.execute(self._sql["rid_holds"], (rid, resource_id)).fetchone() is None
+            )
+            raise errors.error(Category.CONFLICT, f"{taken} already exists")
+        cursor.executemany(
+            self._sql["insert_versions"],
+            [
+                (rid, resource["resourceType"], now, method, content.decode())
                 for rid, (resource, _id, content, _rows) in zip(rids, prepared, strict=True)
             ],
         )
-        batches: dict[str, list[dict[str, Any]]] = {}
-        for rid, (resource, _id, _content, rows) in zip(rids, prepared, strict=True):
-            for table, values in _index_values(rid, resource["resourceType"], rows):
-                batches.setdefault(table, []).extend(values)
-        for table, values in batches.items():
+        by_table = sqlite_rows_by_table(
+            [
+                (rid, resource["resourceType"], rows)
+                for rid, (resource, _id, _content, rows) in zip(rids, prepared, strict=True)
+            ]
+        )
+        for table, values in by_table.items():
             if values:
-                cursor.executemany(self._sql[table], values)
+                cursor.executemany(SQLITE_INSERTS[table], values)
         return rids
 
     def _pg_create_many(self, prepared: list[_Prepared], now: int, method: str) -> list[int]:
         tables: dict[str, list[tuple[Any, ...]]] = {table: [] for table, _c in _PG_INDEX_INSERTS}
         for k, (_resource, _id, _content, rows) in enumerate(prepared, start=1):
-            for table, values in _index_row_values(rows):
+            for table, values in index_row_values(rows):
                 tables[table].extend((k, *v) for v in values)
         parameters: dict[str, Any] = {
             "ids": [resource_id for _r, resource_id, _c, _rows in prepared],
@@ -575,17 +545,17 @@ class ResourceRepository:
         if self._one_statement:
             cursor.execute(
                 _PG_CREATE if rid is None else _PG_VERSION,
-                {**version, "rows": orjson.dumps(dict(_index_row_values(rows))).decode()},
+                {**version, "rows": orjson.dumps(dict(index_row_values(rows))).decode()},
             )
             rid = int(cursor.fetchone()[0])
         else:
             assert rid is not None
             cursor.execute(self._sql["insert_version"], version)
-            for table, values in _index_values(rid, resource_type, rows):
+            for table, values in sqlite_rows_by_table([(rid, resource_type, rows)]).items():
                 if len(values) == 1:
-                    cursor.execute(self._sql[table], values[0])
+                    cursor.execute(SQLITE_INSERTS[table], values[0])
                 elif values:
-                    cursor.executemany(self._sql[table], values)
+                    cursor.executemany(SQLITE_INSERTS[table], values)
         stored = StoredVersion(
             rid, resource_type, resource_id, version_id, now, False, method, content
         )
@@ -957,91 +927,6 @@ class ResourceRepository:
 _Prepared = tuple[dict[str, Any], str, bytes, IndexRows]
 
 
-def _index_values(
-    rid: int, resource_type: str, rows: IndexRows
-) -> list[tuple[str, list[dict[str, Any]]]]:
-    """A version's index rows as (table, the rows' parameters) for the SQLite statements."""
-    common = {"rid": rid, "resource_type": resource_type}
-    return [
-        (
-            "search_token",
-            [{**common, "param": p, "system": s, "code": c} for p, s, c in rows.tokens],
-        ),
-        (
-            "search_string",
-            [{**common, "param": p, "value_norm": n, "value": v} for p, n, v in rows.strings],
-        ),
-        (
-            "search_date",
-            [{**common, "param": p, "low": lo, "high": hi} for p, lo, hi in rows.dates],
-        ),
-        (
-            "search_patient_date",
-            [{**common, "patient_id": p, "low": low} for p, low in _patient_dates(rows)],
-        ),
-        (
-            "search_patient_code",
-            [
-                {
-                    **common,
-                    "patient_id": p,
-                    "system": s,
-                    "code": c,
-                    "sort_low": lo,
-                    "sort_high": hi,
-                }
-                for p, s, c, lo, hi in _patient_codes(rows)
-            ],
-        ),
-        (
-            "search_reference",
-            [
-                {**common, "param": p, "target_type": t, "target_id": i}
-                for p, t, i in rows.references
-            ],
-        ),
-        (
-            "search_quantity",
-            [
-                {**common, "param": p, "value": v, "system": s, "code": c}
-                for p, v, s, c in rows.quantities
-            ],
-        ),
-    ]
-
-
-def _patient_dates(rows: IndexRows) -> list[tuple[str, int]]:
-    """(patient id, date low) pairs for search_patient_date: the resource's `patient`
-    reference(s) with its `date` value(s)."""
-    return [
-        (patient, low)
-        for param, patient_type, patient in rows.references
-        if param == "patient" and patient_type == "Patient"
-        for date_param, low, _high in rows.dates
-        if date_param == "date"
-    ]
-
-
-def _patient_codes(
-    rows: IndexRows,
-) -> list[tuple[str, str | None, str | None, int | None, int | None]]:
-    """(patient id, system, code, sort low, sort high) rows for search_patient_code: each of the
-    resource's `patient` references by each distinct `code` token, with the values a `_sort` on
-    `date` orders by (storage/search_sql.py: min low ascending, max high descending)."""
-    patients = [i for p, t, i in rows.references if p == "patient" and t == "Patient"]
-    tokens = [(s, c) for p, s, c in rows.tokens if p == "code"]
-    if not patients or not tokens:
-        return []
-    dates = [(low, high) for p, low, high in rows.dates if p == "date"]
-    low = min((d[0] for d in dates), default=None)
-    high = max((d[1] for d in dates), default=None)
-    return [
-        (patient, system, code, low, high)
-        for patient in dict.fromkeys(patients)
-        for system, code in dict.fromkeys(tokens)
-    ]
-
-
 def _array_literal(values: list[Any]) -> str:
     """A PostgreSQL array literal (PostgreSQL manual 8.15.6, "Array Input and Output Syntax"):
     every element double-quoted with backslash and quote escaped, None as NULL. The statement
@@ -1061,20 +946,6 @@ def _array_literal(values: list[Any]) -> str:
 
 def _as_array_literals(parameters: dict[str, Any]) -> dict[str, Any]:
     return {k: _array_literal(v) if isinstance(v, list) else v for k, v in parameters.items()}
-
-
-def _index_row_values(rows: IndexRows) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """Index rows by table, their values in the columns' order of _PG_INDEX_INSERTS: the rows
-    parameter of the PostgreSQL statements."""
-    return [
-        ("search_token", rows.tokens),
-        ("search_string", rows.strings),
-        ("search_date", rows.dates),
-        ("search_reference", rows.references),
-        ("search_quantity", [(p, float(v), s, c) for p, v, s, c in rows.quantities]),
-        ("search_patient_date", _patient_dates(rows)),
-        ("search_patient_code", _patient_codes(rows)),
-    ]
 
 
 def _newest_with_token() -> Any:
