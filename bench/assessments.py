@@ -6,11 +6,13 @@
    answers per second through the template engine (no database, no HTTP).
 2. End to end: `wardcare serve` with its default settings on a fresh database; patients are
    created, then completed NEWS2 QuestionnaireResponses are POSTed by one client and by 4 client
-   processes (keep-alive http.client connections). Each is validated, scored and stored with its
-   5 vital-sign Observations, its score Observation, Provenance and (for high scores) an
-   escalation Task, in one transaction. Target (issue: assessments): >= 200 recorded/s on SQLite.
-   The server's CPU per assessment and the cores other work used are recorded with each rate:
-   on a shared machine the rate is disturbed, the CPU cost much less.
+   processes (keep-alive http.client connections), in 3 rounds of `--assessments` each; the
+   median round is the figure, and every round is recorded. Each is validated, scored and
+   stored with its 5 vital-sign Observations, its score Observation, Provenance and (for high
+   scores) an escalation Task, in one transaction. Target (issue: assessments): >= 200
+   recorded/s on SQLite, one client. The server's CPU per assessment and the cores other work
+   used are recorded with each rate: on a shared machine the rate is disturbed, the CPU cost
+   much less.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     KeepAliveClient,
     MachineUsage,
+    Server,
     auth_headers,
     fresh_database,
     machine,
@@ -47,6 +50,7 @@ NEWS2 = "http://wardcare.org/fhir/Questionnaire/news2|1.0.0"
 ACVPU = "http://wardcare.org/fhir/CodeSystem/acvpu"
 HEADERS = {"Content-Type": "application/fhir+json", **auth_headers()}
 TARGET_PER_SECOND = 200
+ROUNDS = 3
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -156,6 +160,35 @@ def _client(port: int, patients: list[str], count: int, seed: int) -> tuple[int,
     return count, failures, elapsed
 
 
+def _round(
+    server: Server, patients: list[str], clients: int, total: int, *, seed: int, postgres: bool
+) -> dict[str, Any]:
+    """`total` assessments POSTed by `clients` client processes, each its share one after
+    another; the rate, the server's CPU per assessment and the cores other work used."""
+    with multiprocessing.get_context("spawn").Pool(clients) as pool:
+        # The server's CPU per assessment is the figure a shared machine disturbs least;
+        # "other" cores say how much else ran during the measurement.
+        server_cpu = server.cpu_seconds()
+        usage = MachineUsage([server.pid], postgres=postgres)
+        start = time.perf_counter()
+        runs = pool.starmap(
+            _client,
+            [(server.port, patients, total // clients, seed + s) for s in range(clients)],
+        )
+        elapsed = time.perf_counter() - start
+        server_cpu = server.cpu_seconds() - server_cpu
+        other = usage.finish()["other_cores"]
+    done = sum(r[0] for r in runs)
+    failures = sum(r[1] for r in runs)
+    if failures:
+        raise RuntimeError(f"{failures} assessments were not recorded:\n{server.log_tail()}")
+    return {
+        "per_s": round(done / elapsed, 1),
+        "server_cpu_ms_each": round(1000 * server_cpu / done, 2),
+        "other_cores": other,
+    }
+
+
 def end_to_end(kind: str, total: int, log_dir: Path) -> dict[str, Any]:
     with fresh_database(kind) as url:
         migrate(url)
@@ -177,33 +210,24 @@ def end_to_end(kind: str, total: int, log_dir: Path) -> dict[str, Any]:
             client.close()
             figures: dict[str, Any] = {}
             for clients in (1, 4):
-                with multiprocessing.get_context("spawn").Pool(clients) as pool:
-                    # The server's CPU per assessment is the figure a shared machine disturbs
-                    # least; "other" cores say how much else ran during the measurement.
-                    server_cpu = server.cpu_seconds()
-                    usage = MachineUsage([server.pid], postgres=kind == "postgresql")
-                    start = time.perf_counter()
-                    runs = pool.starmap(
-                        _client,
-                        [
-                            (server.port, patients, total // clients, s + clients * 100)
-                            for s in range(clients)
-                        ],
+                rounds = [
+                    _round(
+                        server,
+                        patients,
+                        clients,
+                        total,
+                        seed=clients * 100 + 10 * r,
+                        postgres=kind == "postgresql",
                     )
-                    elapsed = time.perf_counter() - start
-                    server_cpu = server.cpu_seconds() - server_cpu
-                    other = usage.finish()["other_cores"]
-                done = sum(r[0] for r in runs)
-                failures = sum(r[1] for r in runs)
-                if failures:
-                    raise RuntimeError(
-                        f"{failures} assessments were not recorded:\n{server.log_tail()}"
-                    )
-                figures[f"clients_{clients}_per_s"] = round(done / elapsed, 1)
-                figures[f"clients_{clients}_server_cpu_ms_each"] = round(
-                    1000 * server_cpu / done, 2
-                )
-                figures[f"clients_{clients}_other_cores"] = other
+                    for r in range(ROUNDS)
+                ]
+                # The median round: this machine is a shared VM, and one round in five can run
+                # at two thirds of the others' rate with nothing else of ours running.
+                middle = sorted(rounds, key=lambda r: r["per_s"])[len(rounds) // 2]
+                figures[f"clients_{clients}_per_s"] = middle["per_s"]
+                figures[f"clients_{clients}_rounds_per_s"] = [r["per_s"] for r in rounds]
+                figures[f"clients_{clients}_server_cpu_ms_each"] = middle["server_cpu_ms_each"]
+                figures[f"clients_{clients}_other_cores"] = middle["other_cores"]
             return figures
 
 
@@ -224,7 +248,7 @@ def main() -> None:
                 if kind == "sqlite" and name == "clients_1_per_s"
                 else ""
             )
-            label = f"assessments recorded/s, {name}" if name.endswith("_per_s") else name
+            label = f"assessments recorded/s, {name}" if "_per_s" in name else name
             rows.append([kind, label, value, target])
     print(markdown_table(["database", "measure", "value", "target"], rows))
     print(f"results: {write_results('assessments', results)}")
