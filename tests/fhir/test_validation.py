@@ -74,6 +74,16 @@ def test_a_contained_resource_of_an_unknown_type_is_invalid_not_a_crash(validato
     assert error.category == Category.INVALID
 
 
+def test_a_number_where_a_url_belongs_is_invalid_not_a_crash(validator: Any) -> None:
+    # fhir_core raised AttributeError for a non-string valueUrl, which reached the client as a
+    # 500; it is the client's mistake, so a 400.
+    patient = {"resourceType": "Patient", "extension": [{"url": "http://x", "valueUrl": 5}]}
+    with pytest.raises(WardCareError) as raised:
+        validator.validate(patient)
+    assert raised.value.category == Category.INVALID
+    assert "Patient" in raised.value.issues[0].expression[0]
+
+
 def test_json_nested_100_levels_parses_and_101_is_refused_naming_the_element() -> None:
     def body(levels: int) -> bytes:
         # The resource is level 1; "x" holds levels - 1 nested lists.

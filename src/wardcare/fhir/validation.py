@@ -228,9 +228,10 @@ class ResourceValidator:
                 Category.INVALID,
                 [_issue_from_pydantic(resource_type, e) for e in exc.errors(include_url=False)],
             ) from None
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             # fhir.resources raises KeyError for an unknown resourceType nested in `contained`
-            # or a Bundle entry, instead of a validation error.
+            # or a Bundle entry, and AttributeError for a number as a valueUrl, instead of a
+            # validation error.
             raise errors.invalid(
                 f"{resource_type} is not valid FHIR R4: unrecognised content ({exc})",
                 resource_type,
@@ -264,7 +265,7 @@ def structure_issues(resource: dict[str, Any]) -> list[Issue]:
         get_fhir_model_class(resource_type).model_validate(resource)
     except ValidationError as exc:
         return [_issue_from_pydantic(resource_type, e) for e in exc.errors(include_url=False)]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return [Issue(f"{resource_type}: {exc}")]
     return []
 
