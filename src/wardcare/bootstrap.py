@@ -7,8 +7,9 @@ from wardcare.catalog.catalog import Catalog, load_catalog
 from wardcare.config import Settings
 from wardcare.domain.clock import Clock, SystemClock
 from wardcare.fhir.profiles import load_profiles
+from wardcare.fhir.required_bindings import load_required_bindings
 from wardcare.fhir.search_parameters import load_search_parameters
-from wardcare.fhir.validation import ResourceValidator, load_required_bindings
+from wardcare.fhir.validation import ResourceValidator
 from wardcare.hl7v2 import document_to_mdm, news2_to_oru, outbound_fields
 from wardcare.services import care_plan_lifecycle, entered_in_error, news2_from_vitals
 from wardcare.services.context import AppContext, StoredHook

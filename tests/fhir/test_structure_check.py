@@ -32,8 +32,9 @@ from wardcare.domain.actor import Actor, ActorKind
 from wardcare.errors import Category, WardCareError
 from wardcare.fhir import validation
 from wardcare.fhir.profiles import load_profiles
+from wardcare.fhir.required_bindings import load_required_bindings
 from wardcare.fhir.structure_check import certainly_valid
-from wardcare.fhir.validation import ResourceValidator, load_required_bindings
+from wardcare.fhir.validation import ResourceValidator
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import assessment_results
 from wardcare.services.provenance import provenance_for
