@@ -104,7 +104,6 @@ _WRITE_SQL = {
 # per parameter (adapting ~40 array parameters was ~14 % of a create's server CPU), orjson
 # writes the document in microseconds, and jsonb is parsed once however many tables read it.
 # The text never varies with the number of rows, so psycopg prepares it once.
-_PG_INDEX_INSERTS = INDEX_ROW_COLUMNS
 
 
 def _pg_row_values(columns: tuple[tuple[str, str], ...], first: int) -> str:
@@ -123,7 +122,7 @@ def _pg_version_statement(rid_source: str) -> str:
         " SELECT rid, %(version_id)s, %(resource_type)s, %(last_updated)s, %(method)s,"
         " %(content)s FROM r)",
     ]
-    for table, columns in _PG_INDEX_INSERTS:
+    for table, columns in INDEX_ROW_COLUMNS:
         names = ", ".join(name for name, _type in columns)
         parts.append(
             f"i_{table} AS (INSERT INTO {table} (rid, resource_type, {names})"
@@ -160,7 +159,7 @@ def _pg_many_statement() -> str:
         " (rid, version_id, resource_type, last_updated, method, content)"
         " SELECT rid, 1, resource_type, %(last_updated)s, %(method)s, content FROM rk)",
     ]
-    for table, columns in _PG_INDEX_INSERTS:
+    for table, columns in INDEX_ROW_COLUMNS:
         names = ", ".join(name for name, _type in columns)
         parts.append(
             f"i_{table} AS (INSERT INTO {table} (rid, resource_type, {names})"
@@ -385,7 +384,7 @@ class ResourceRepository:
         return rids
 
     def _pg_create_many(self, prepared: list[_Prepared], now: int, method: str) -> list[int]:
-        tables: dict[str, list[tuple[Any, ...]]] = {table: [] for table, _c in _PG_INDEX_INSERTS}
+        tables: dict[str, list[tuple[Any, ...]]] = {table: [] for table, _c in INDEX_ROW_COLUMNS}
         for k, (_resource, _id, _content, rows) in enumerate(prepared, start=1):
             for table, values in index_row_values(rows):
                 tables[table].extend((k, *v) for v in values)
