@@ -51,7 +51,9 @@ resources = Table(
     Column("version_id", Integer, nullable=False),
     Column("last_updated", BigInteger, nullable=False),
     Column("deleted", Boolean, nullable=False),
-    UniqueConstraint("resource_type", "id"),
+    # id first: new server ids are time-ordered, so they append at the index's end (migration
+    # 0008); every lookup names both columns.
+    UniqueConstraint("id", "resource_type"),
     Index(None, "resource_type", "last_updated"),
 )
 
