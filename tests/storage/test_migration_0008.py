@@ -75,7 +75,7 @@ def test_upgrade_rekeys_resources_and_keeps_rows(fresh_engine: Engine) -> None:
         assert current.resource_type == "Patient"
         assert not current.deleted
     with pytest.raises(WardCareError, match="already exists") as raised, uow.write() as tx:
-        tx.resources.create(factories.patient(), resource_id=patient_id, now=3)
+        tx.resources.create(factories.patient(), resource_id=patient_id, now=3, id_may_exist=True)
     assert raised.value.category == Category.CONFLICT
     uow.engine.dispose()
 
