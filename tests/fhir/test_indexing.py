@@ -42,8 +42,9 @@ def test_observation_codes_subject_patient_and_value_are_indexed() -> None:
     assert {("code", "http://loinc.org", "59408-5"), ("code", "http://loinc.org", "2708-6")} <= set(
         rows.tokens
     )
-    assert ("subject", "Patient", "p1") in rows.references
-    assert ("patient", "Patient", "p1") in rows.references
+    # The patient reference is indexed once, as `patient`; `subject` is answered from those rows
+    # too (search_parameters.py `patient_twin`).
+    assert [r for r in rows.references if r[1] == "Patient"] == [("patient", "Patient", "p1")]
     assert ("value-quantity", 94.0, "http://unitsofmeasure.org", "%") in rows.quantities
 
 
@@ -52,6 +53,22 @@ def test_a_subject_that_is_not_a_patient_is_not_indexed_as_patient() -> None:
     rows = index_resource(observation, REGISTRY.indexed("Observation"))
     assert ("subject", "Location", "bed1") in rows.references
     assert not [r for r in rows.references if r[0] == "patient"]
+
+
+def test_a_patient_twin_is_paired_only_with_its_own_broader_parameter() -> None:
+    subject = REGISTRY.get("Observation", "subject")
+    target = REGISTRY.get("Provenance", "target")
+    assert subject is not None
+    assert subject.row_params == ("subject", "patient")
+    assert target is not None
+    assert target.row_params == ("target", "patient")
+    # `performer` can name a Patient too, but has no twin: its Patient rows stay its own.
+    performer = REGISTRY.get("Observation", "performer")
+    assert performer is not None
+    assert performer.row_params == ("performer",)
+    observation = {"resourceType": "Observation", "performer": [{"reference": "Patient/p1"}]}
+    rows = index_resource(observation, REGISTRY.indexed("Observation"))
+    assert rows.references == [("performer", "Patient", "p1")]
 
 
 def test_an_open_period_reaches_to_the_end_of_time() -> None:

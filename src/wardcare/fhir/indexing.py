@@ -55,6 +55,10 @@ def index_resource(resource: dict[str, Any], params: list[SearchParam]) -> Index
     rows = IndexRows()
     for param in params:
         values = param.path.values(resource)
+        if values and param.patient_twin is not None:
+            # The twin's rows hold these Patient references (search_parameters.py).
+            covered = {id(value) for value, _type in param.patient_twin.path.values(resource)}
+            values = [node for node in values if id(node[0]) not in covered]
         if values:
             add = _ADDERS[param.type]
             for value, _type in values:

@@ -8,7 +8,8 @@ there (and restarting) makes it indexed, searchable and declared in the Capabili
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,17 @@ class SearchParam:
     description: str
     path: ElementPath
     targets: tuple[str, ...] = ()
+    # A reference parameter whose Patient references are also those of its twin
+    # `X.where(resolve() is Patient)` (Observation `subject` and `patient`, Provenance `target`
+    # and `patient`): they are indexed once, as the twin's rows, and this parameter is answered
+    # from its own rows and the twin's (migration 0009). An assessment wrote each patient
+    # reference twice, on pages of their own (docs/benchmarks.md, "Assessments").
+    patient_twin: SearchParam | None = None
+
+    @property
+    def row_params(self) -> tuple[str, ...]:
+        """The `param` values of the index rows that answer this parameter."""
+        return (self.code,) if self.patient_twin is None else (self.code, self.patient_twin.code)
 
 
 BUILT_IN = {
@@ -94,4 +106,21 @@ def load_search_parameters(path: Path) -> SearchParameterRegistry:
                 common[param.code] = param
             else:
                 params.setdefault(base, {})[param.code] = param
+    for by_code in params.values():
+        _pair_patient_twins(by_code)
     return SearchParameterRegistry(params, common)
+
+
+_PATIENT_TWIN = re.compile(r"^(?P<broader>.+)\.where\(resolve\(\) is Patient\)$")
+
+
+def _pair_patient_twins(by_code: dict[str, SearchParam]) -> None:
+    """Give each reference parameter `X` of one type its twin `X.where(resolve() is Patient)`."""
+    by_expression = {
+        p.path.expression: p for p in by_code.values() if p.type == ParamType.REFERENCE
+    }
+    for twin in list(by_expression.values()):
+        match = _PATIENT_TWIN.match(twin.path.expression)
+        broader = by_expression.get(match["broader"]) if match else None
+        if broader is not None:
+            by_code[broader.code] = replace(broader, patient_twin=twin)

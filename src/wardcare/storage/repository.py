@@ -835,6 +835,10 @@ class ResourceRepository:
         page = [found[rid] for rid in rids if rid in found]
         return SearchPage(page, self._includes(page, query.includes, query.revincludes), total)
 
+    def _row_params(self, include: Include) -> tuple[str, ...]:
+        param = self._registry.get(include.source_type, include.param)
+        return param.row_params if param is not None else (include.param,)
+
     def _includes(
         self, matches: Sequence[StoredVersion], includes: list[Include], revincludes: list[Include]
     ) -> list[StoredVersion]:
@@ -844,7 +848,11 @@ class ResourceRepository:
         keys: list[tuple[str, str]] = []
         ref = search_reference.c
         for inc in includes:
-            condition = [ref.rid.in_(rids), ref.param == inc.param, ref.target_type != ""]
+            condition = [
+                ref.rid.in_(rids),
+                ref.param.in_(self._row_params(inc)),
+                ref.target_type != "",
+            ]
             if inc.target_type:
                 condition.append(ref.target_type == inc.target_type)
             keys.extend(
@@ -861,7 +869,7 @@ class ResourceRepository:
                     select(ref.rid)
                     .where(
                         ref.resource_type == inc.source_type,
-                        ref.param == inc.param,
+                        ref.param.in_(self._row_params(inc)),
                         or_(*(and_(ref.target_type == t, ref.target_id == i) for t, i in targets)),
                     )
                     .limit(1000)

@@ -208,7 +208,12 @@ def _criterion(
             *(_date_condition(lu, lu, v) for v in criterion.values if isinstance(v, DateValue))
         )
     table = _TABLE_FOR[param.type]
-    base = [table.c.resource_type == resource_type, table.c.param == param.code]
+    base = [
+        table.c.resource_type == resource_type,
+        table.c.param == param.code
+        if param.patient_twin is None
+        else table.c.param.in_(param.row_params),
+    ]
     if criterion.missing is not None:
         present = resources.c.rid.in_(select(table.c.rid).where(*base))
         return not_(present) if criterion.missing else present
