@@ -43,6 +43,10 @@ class ElementPath:
 
     expression: str
     _branches: tuple[tuple[str, tuple[Step, ...]], ...]
+    # The top-level elements every branch starts from (None when a branch starts otherwise):
+    # a resource with none of them has no value here, which `element_names` answers without
+    # walking the expression (an Observation has values for about half its ~17 parameters).
+    first_elements: frozenset[str] | None = None
 
     def values(self, resource: dict[str, Any]) -> list[Node]:
         found: list[Node] = []
@@ -60,8 +64,34 @@ class ElementPath:
 
 
 def compile_path(expression: str) -> ElementPath:
-    branches = tuple(_compile_branch(part.strip()) for part in _split_union(expression))
-    return ElementPath(expression, branches)
+    parts = [part.strip() for part in _split_union(expression)]
+    branches = tuple(_compile_branch(part) for part in parts)
+    firsts = [_first_element(part) for part in parts]
+    first_elements = frozenset(f for f in firsts if f is not None) if None not in firsts else None
+    return ElementPath(expression, branches, first_elements)
+
+
+def _first_element(text: str) -> str | None:
+    infix = _AS_INFIX.match(text)
+    if infix:
+        return _first_element(infix.group(1))
+    tokens = _split_dots(text)
+    return tokens[1] if len(tokens) > 1 and _NAME.match(tokens[1]) else None
+
+
+_NAMES_BY_KEYS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def element_names(value: dict[str, Any]) -> frozenset[str]:
+    """The elements an object has, choice elements by their name too (valueQuantity: value)."""
+    keys = tuple(value)
+    names = _NAMES_BY_KEYS.get(keys)
+    if names is None:
+        names = frozenset(keys) | frozenset(_choices(value))
+        if len(_NAMES_BY_KEYS) >= _MAX_SHAPES:
+            _NAMES_BY_KEYS.clear()  # a bound, not an eviction policy: shapes are few
+        _NAMES_BY_KEYS[keys] = names
+    return names
 
 
 def _split_union(expression: str) -> list[str]:

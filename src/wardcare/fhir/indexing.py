@@ -15,6 +15,7 @@ from typing import Any
 
 from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
+from wardcare.fhir.element_paths import element_names
 from wardcare.fhir.search_parameters import ParamType, SearchParam
 
 _NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
@@ -53,7 +54,11 @@ def split_reference(reference: str) -> tuple[str, str] | None:
 
 def index_resource(resource: dict[str, Any], params: list[SearchParam]) -> IndexRows:
     rows = IndexRows()
+    names = element_names(resource)
     for param in params:
+        first = param.path.first_elements
+        if first is not None and first.isdisjoint(names):
+            continue
         values = param.path.values(resource)
         if values and param.patient_twin is not None:
             # The twin's rows hold these Patient references (search_parameters.py).
