@@ -190,7 +190,7 @@ def _choices(value: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
 
 def _flatten(value: Any, type_name: str, found: list[Node]) -> None:
     if isinstance(value, list):
-        found.extend((item, type_name) for item in value)
+        found += [(item, type_name) for item in value]
     elif value is not None:
         found.append((value, type_name))
 

@@ -332,7 +332,9 @@ class ResourceRepository:
         the others may be half written)."""
         if not items:
             return []
-        prepared = [self._prepare_version(r, i, 1, now) for r, i in items]
+        # One lastUpdated for the batch, formatted once (it was ~12 % of preparing a version).
+        stamp = instant(from_micros(now))
+        prepared = [self._prepare_version(r, i, 1, now, stamp) for r, i in items]
         if self._one_statement:
             rids = self._pg_create_many(prepared, now, method)
         else:
@@ -503,13 +505,19 @@ class ResourceRepository:
         )
 
     def _prepare_version(
-        self, resource: dict[str, Any], resource_id: str, version_id: int, now: int
+        self,
+        resource: dict[str, Any],
+        resource_id: str,
+        version_id: int,
+        now: int,
+        last_updated: str | None = None,
     ) -> _Prepared:
-        """Set the resource's id and meta as stored, serialise it and derive its index rows."""
+        """Set the resource's id and meta as stored, serialise it and derive its index rows.
+        `last_updated` is `now` as an instant, when the caller has it already."""
         resource["id"] = resource_id
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = str(version_id)
-        meta["lastUpdated"] = instant(from_micros(now))
+        meta["lastUpdated"] = last_updated or instant(from_micros(now))
         resource["meta"] = meta
         content = orjson.dumps(resource)
         self.versions_written += 1
