@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from tests.storage.test_migration_0006 import _indexes, _migrate, fresh_engine
+from tests.storage.test_migration_0006 import _indexes, _migrate, fresh_engine, query_plan
 
 __all__ = ["fresh_engine"]  # the fixture, shared with 0006's tests
 
@@ -26,18 +26,13 @@ def test_upgrade_drops_the_target_index_and_keeps_rows(fresh_engine: Engine) -> 
     assert "ix_search_reference_lookup" in indexes
     with fresh_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM search_reference")).scalar() == 1
-        if fresh_engine.dialect.name == "sqlite":
-            plan = " ".join(
-                str(row[-1])
-                for row in connection.execute(
-                    text(
-                        "EXPLAIN QUERY PLAN SELECT rid FROM search_reference"
-                        " WHERE resource_type = 'Observation' AND param = 'subject'"
-                        " AND target_type = 'Patient' AND target_id = 'p1'"
-                    )
-                )
-            )
-            assert "ix_search_reference_lookup" in plan
+    if fresh_engine.dialect.name == "sqlite":
+        plan = query_plan(
+            fresh_engine,
+            "SELECT rid FROM search_reference WHERE resource_type = 'Observation'"
+            " AND param = 'subject' AND target_type = 'Patient' AND target_id = 'p1'",
+        )
+        assert "ix_search_reference_lookup" in plan
 
 
 def test_downgrade_restores_the_target_index(fresh_engine: Engine) -> None:

@@ -10,12 +10,15 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
 from tests import factories
-from tests.storage.test_migration_0006 import _foreign_keys, _migrate, fresh_engine
-from wardcare import paths
+from tests.storage.test_migration_0006 import (
+    _foreign_keys,
+    _migrate,
+    fresh_engine,
+    query_plan,
+    store_patient_with_reading,
+)
 from wardcare.errors import Category, WardCareError
-from wardcare.fhir.search_parameters import load_search_parameters
 from wardcare.storage.tables import resource_versions, resources
-from wardcare.storage.unit_of_work import UnitOfWork
 
 __all__ = ["fresh_engine"]  # the fixture, shared with 0006's tests
 
@@ -24,23 +27,11 @@ def _unique_keys(engine: Engine) -> list[list[str]]:
     return [c["column_names"] for c in inspect(engine).get_unique_constraints("resources")]
 
 
-def _store_patient(engine: Engine, patient_id: str) -> UnitOfWork:
-    uow = UnitOfWork(engine, load_search_parameters(paths.FHIR_PROFILES / "search-parameters.json"))
-    with uow.write() as tx:
-        tx.resources.create(factories.patient(), resource_id=patient_id, now=1)
-        tx.resources.create(
-            factories.heart_rate(patient_id, 72, "2026-11-22T10:15:00Z"),
-            resource_id=str(uuid.uuid4()),
-            now=2,
-        )
-    return uow
-
-
 def test_upgrade_rekeys_resources_and_keeps_rows(fresh_engine: Engine) -> None:
     _migrate(fresh_engine, "0007")
     assert _unique_keys(fresh_engine) == [["resource_type", "id"]]
     patient_id = str(uuid.uuid4())
-    uow = _store_patient(fresh_engine, patient_id)
+    uow = store_patient_with_reading(fresh_engine, patient_id)
     with fresh_engine.connect() as connection:
         before = connection.execute(select(resources).order_by(resources.c.rid)).all()
         versions = connection.execute(select(func.count()).select_from(resource_versions))
@@ -56,17 +47,13 @@ def test_upgrade_rekeys_resources_and_keeps_rows(fresh_engine: Engine) -> None:
         assert count.scalar_one() == version_count
         if fresh_engine.dialect.name == "sqlite":
             assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
-            plan = " ".join(
-                str(row[-1])
-                for row in connection.execute(
-                    text(
-                        "EXPLAIN QUERY PLAN SELECT rid FROM resources"
-                        " WHERE resource_type = 'Patient' AND id = :id"
-                    ),
-                    {"id": patient_id},
-                )
-            )
-            assert "sqlite_autoindex_resources_1" in plan
+    if fresh_engine.dialect.name == "sqlite":
+        plan = query_plan(
+            fresh_engine,
+            "SELECT rid FROM resources WHERE resource_type = 'Patient' AND id = :id",
+            {"id": patient_id},
+        )
+        assert "sqlite_autoindex_resources_1" in plan
     # The repository reads and writes through the new key: the patient is found, and storing
     # the same (type, id) again is refused as before.
     with uow.read() as tx:
@@ -82,7 +69,7 @@ def test_upgrade_rekeys_resources_and_keeps_rows(fresh_engine: Engine) -> None:
 
 def test_downgrade_restores_the_type_first_key(fresh_engine: Engine) -> None:
     _migrate(fresh_engine, "0008")
-    _store_patient(fresh_engine, str(uuid.uuid4())).engine.dispose()
+    store_patient_with_reading(fresh_engine, str(uuid.uuid4())).engine.dispose()
     _migrate(fresh_engine, "0007", down=True)
     assert _unique_keys(fresh_engine) == [["resource_type", "id"]]
     assert _foreign_keys(fresh_engine, "resource_versions") == ["resources"]

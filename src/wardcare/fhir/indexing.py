@@ -15,7 +15,7 @@ from typing import Any
 
 from wardcare.domain import nhs_number
 from wardcare.fhir.dates import InvalidDate, date_range
-from wardcare.fhir.element_paths import element_names
+from wardcare.fhir.element_paths import Node, element_names
 from wardcare.fhir.search_parameters import ParamType, SearchParam
 
 _NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
@@ -55,14 +55,19 @@ def split_reference(reference: str) -> tuple[str, str] | None:
 def index_resource(resource: dict[str, Any], params: list[SearchParam]) -> IndexRows:
     rows = IndexRows()
     names = element_names(resource)
+    found: dict[str, list[Node]] = {}  # by parameter: a Patient twin's, read again below
     for param in params:
         first = param.path.first_elements
         if first is not None and first.isdisjoint(names):
             continue
-        values = param.path.values(resource)
-        if values and param.patient_twin is not None:
+        values = found[param.code] = param.path.values(resource)
+        twin = param.patient_twin
+        if values and twin is not None:
             # The twin's rows hold these Patient references (search_parameters.py).
-            covered = {id(value) for value, _type in param.patient_twin.path.values(resource)}
+            twin_values = found.get(twin.code)
+            if twin_values is None:
+                twin_values = twin.path.values(resource)
+            covered = {id(value) for value, _type in twin_values}
             values = [node for node in values if id(node[0]) not in covered]
         if values:
             add = _ADDERS[param.type]
