@@ -10,6 +10,7 @@ walks report the same issues, with the same paths, in the model's field order.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -111,14 +112,17 @@ def _walk_bindings(
             elif isinstance(item, str):
                 allowed = bindings.get(f"{element}.{json_name}")
                 if allowed is not None and item not in allowed:
-                    issues.append(
-                        Issue(
-                            f"{path} = {item!r} is not in the required value set "
-                            f"({', '.join(sorted(allowed))})",
-                            (path,),
-                            "code-invalid",
-                        )
-                    )
+                    issues.append(_not_in_value_set(path, item, allowed))
+
+
+def _not_in_value_set(path: str, code: str, allowed: Collection[str]) -> Issue:
+    """The one issue both walks (the model's and the JSON's) report for a code outside a
+    required binding, so the two give identical OperationOutcomes."""
+    return Issue(
+        f"{path} = {code!r} is not in the required value set ({', '.join(sorted(allowed))})",
+        (path,),
+        "code-invalid",
+    )
 
 
 class _BindingPlans:
@@ -209,14 +213,7 @@ def _walk_json_bindings(
             for index, item in enumerate(child if is_list else (child,)):
                 if kept_as_string(item) and item not in allowed:
                     path = f"{fhirpath}.{name}[{index}]" if is_list else f"{fhirpath}.{name}"
-                    issues.append(
-                        Issue(
-                            f"{path} = {item!r} is not in the required value set "
-                            f"({', '.join(sorted(allowed))})",
-                            (path,),
-                            "code-invalid",
-                        )
-                    )
+                    issues.append(_not_in_value_set(path, item, allowed))
             continue
         nested = plan.nested(name)
         if nested is None:
