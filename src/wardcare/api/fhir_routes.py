@@ -25,6 +25,7 @@ from wardcare.api.worker_threads import run_in_worker
 from wardcare.fhir import bundles
 from wardcare.fhir.capability import capability_statement
 from wardcare.fhir.validation import parse_json
+from wardcare.services import assessment_amendment as amendment
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services import record_assessment as assessments
 from wardcare.services.bundle_processing import process_bundle
@@ -223,16 +224,23 @@ async def update(
 ) -> Response:
     resource = await _body(request)
     if_match = request.headers.get("if-match")
-    result = await run_in_worker(
-        lambda: fhir.update(
-            ctx,
-            actor=actor,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            resource=resource,
-            if_match=if_match,
+    if resource_type == "QuestionnaireResponse":  # an assessment's results follow its answers
+        result = await run_in_worker(
+            lambda: amendment.update(
+                ctx, actor=actor, resource_id=resource_id, resource=resource, if_match=if_match
+            )
         )
-    )
+    else:
+        result = await run_in_worker(
+            lambda: fhir.update(
+                ctx,
+                actor=actor,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                resource=resource,
+                if_match=if_match,
+            )
+        )
     return written_response(request, result.stored, 201 if result.created else 200, base_url)
 
 

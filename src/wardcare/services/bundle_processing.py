@@ -22,8 +22,10 @@ from wardcare.fhir import resource_ids
 from wardcare.fhir.bundles import searchset
 from wardcare.fhir.outcomes import operation_outcome, status_for
 from wardcare.fhir.versions import StoredVersion
+from wardcare.services import assessment_amendment as amendment
 from wardcare.services import authorisation
 from wardcare.services import fhir_interactions as fhir
+from wardcare.services import record_assessment as assessments
 from wardcare.services.context import AppContext
 from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.unit_of_work import Transaction
@@ -176,6 +178,16 @@ def _batch(ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str)
 def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) -> dict[str, Any]:
     if entry.method == "GET":
         return _get(ctx, actor, entry, base_url, tx=None)
+    if entry.method == "POST" and entry.resource_type == "QuestionnaireResponse":
+        assert entry.resource is not None
+        resource, if_none_exist = entry.resource, entry.if_none_exist
+        result = fhir.retrying(
+            ctx,
+            lambda tx: assessments.create_in(
+                tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist
+            ),
+        )
+        return _written(result.stored, 201 if result.created else 200)
     if entry.method == "POST":
         assert entry.resource is not None
         result = fhir.create(
@@ -184,6 +196,17 @@ def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) ->
             resource=entry.resource,
             resource_type=entry.resource_type,
             if_none_exist=entry.if_none_exist,
+        )
+        return _written(result.stored, 201 if result.created else 200)
+    if entry.method == "PUT" and entry.resource_type == "QuestionnaireResponse":
+        assert entry.resource is not None
+        assert entry.resource_id is not None
+        result = amendment.update(
+            ctx,
+            actor=actor,
+            resource_id=entry.resource_id,
+            resource=entry.resource,
+            if_match=entry.if_match,
         )
         return _written(result.stored, 201 if result.created else 200)
     if entry.method == "PUT":
@@ -337,6 +360,17 @@ def _apply_in(
         return _get(ctx, actor, entry, base_url, tx=tx)
     if entry.method == "POST" and entry.matched is not None:
         return _written(entry.matched, 200)
+    if entry.method == "POST" and entry.resource_type == "QuestionnaireResponse":
+        assert entry.resource is not None
+        result = assessments.create_in(
+            tx,
+            ctx,
+            actor=actor,
+            resource=entry.resource,
+            if_none_exist=entry.if_none_exist,
+            resource_id=entry.assigned_id,
+        )
+        return _written(result.stored, 201 if result.created else 200)
     if entry.method == "POST":
         assert entry.resource is not None
         result = fhir.create_in(
@@ -351,9 +385,12 @@ def _apply_in(
     if entry.method == "PUT":
         assert entry.resource is not None
         expected = fhir.parse_etag(entry.if_match) if entry.if_match else None
-        result = fhir.update_in(
-            tx, ctx, actor=actor, resource=entry.resource, expected_version=expected
+        update_in = (
+            amendment.update_in
+            if entry.resource_type == "QuestionnaireResponse"
+            else fhir.update_in
         )
+        result = update_in(tx, ctx, actor=actor, resource=entry.resource, expected_version=expected)
         return _written(result.stored, 201 if result.created else 200)
     assert entry.resource_id is not None
     expected = fhir.parse_etag(entry.if_match) if entry.if_match else None

@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import orjson
 
+from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.domain import news2
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import Outcome, from_news2
@@ -91,11 +92,11 @@ def on_new_version(
                 "whether the escalation still stands"
             ),
         )
-    derived = _derived_from(tx, ctx, source, patient)
+    derived = derived_from(tx, ctx, source, patient)
     if not derived:
         return  # most updates: nothing was derived from this record
     if withdrawn:
-        _withdraw(tx, ctx, quiet, actor, derived, why=f"derived from {versioned}, which was {what}")
+        withdraw(tx, ctx, quiet, actor, derived, why=f"derived from {versioned}, which was {what}")
     elif resource is not None and stored.resource_type == "Observation" and readings(resource):
         _rescore(tx, ctx, quiet, actor, derived, corrected=versioned)
 
@@ -103,7 +104,7 @@ def on_new_version(
 # -- withdrawing ---------------------------------------------------------------------------
 
 
-def _withdraw(
+def withdraw(
     tx: Transaction,
     ctx: AppContext,
     quiet: AppContext,
@@ -151,7 +152,7 @@ def _chain(
         if version.id in found:
             continue
         found[version.id] = (version, observation)
-        queue += _derived_from(tx, ctx, f"Observation/{version.id}", _subject(observation))
+        queue += derived_from(tx, ctx, f"Observation/{version.id}", _subject(observation))
     return list(found.values())
 
 
@@ -207,7 +208,7 @@ def _rescore(
             continue
         found = news2_from_vitals.latest_set(tx, ctx, patient=patient, at=when[0])
         if found.missing:
-            _withdraw(
+            withdraw(
                 tx,
                 ctx,
                 quiet,
@@ -232,7 +233,7 @@ def _rescore(
             derived_from=[*kept, *found.sources],
         )
         new = assessment_results.score_observation(loaded, outcome, context, spo2_scale=scale)
-        if _same_result(score, new):
+        if same_result(score, new):
             continue  # e.g. a corrected performer or note: the score still stands as it is
         amended = {
             **new,
@@ -246,10 +247,20 @@ def _rescore(
         stored = fhir.update_in(
             tx, quiet, actor=actor, resource=amended, expected_version=version.version_id
         ).stored
-        _after_amendment(tx, ctx, quiet, actor, stored, amended, outcome, corrected=corrected)
+        after_amendment(
+            tx,
+            ctx,
+            quiet,
+            actor,
+            stored,
+            amended,
+            outcome,
+            loaded=loaded,
+            why=f"after {corrected} was corrected",
+        )
 
 
-def _after_amendment(
+def after_amendment(
     tx: Transaction,
     ctx: AppContext,
     quiet: AppContext,
@@ -258,12 +269,12 @@ def _after_amendment(
     amended: dict[str, Any],
     outcome: Outcome,
     *,
-    corrected: str,
+    loaded: LoadedTemplate,
+    why: str,
 ) -> None:
-    """A higher band raises its escalation (H13); a lower one flags, never closes, the open one."""
+    """A higher band raises its escalation (H13); a lower one flags, never closes, the open one.
+    `why` completes "amended to 5 (medium) ...", e.g. "after Observation/x was corrected"."""
     patient = amended["subject"]["reference"]
-    loaded = ctx.catalog.get("news2")
-    assert loaded is not None, "the NEWS2 template ships with WardCare"
     escalation.escalate_if_needed(
         tx,
         ctx,
@@ -276,6 +287,7 @@ def _after_amendment(
         authored=amended["effectiveDateTime"],
     )
     now_rank = _PRIORITY_RANK.get(outcome.priority or "routine", 0)
+    title = "NEWS2" if loaded.template.engine == "news2" else loaded.template.title
     _flag_escalations(
         tx,
         ctx,
@@ -285,15 +297,14 @@ def _after_amendment(
         patient=patient,
         code=SOURCE_AMENDED,
         text=(
-            f"The NEWS2 that raised this escalation was amended to {outcome.total} "
-            f"({outcome.band_display}) after {corrected} was corrected: review whether the "
-            "escalation still stands"
+            f"The {title} that raised this escalation was amended to {outcome.total} "
+            f"({outcome.band_display}) {why}: review whether the escalation still stands"
         ),
         above_rank=now_rank,
     )
 
 
-def _same_result(old: dict[str, Any], new: dict[str, Any]) -> bool:
+def same_result(old: dict[str, Any], new: dict[str, Any]) -> bool:
     def key(observation: dict[str, Any]) -> tuple[Any, ...]:
         return (
             observation.get("valueInteger"),
@@ -362,7 +373,7 @@ _DISPLAY: Final = {
 }
 
 
-def _derived_from(
+def derived_from(
     tx: Transaction, ctx: AppContext, source: str, patient: str | None
 ) -> list[tuple[StoredVersion, dict[str, Any]]]:
     """The patient's current Observations listing `source` in derivedFrom that are not entered

@@ -97,13 +97,13 @@ def create(
     ctx.validator.validate(resource, expected_type=resource_type)
     authorisation.check_write(actor, granted, resource)
     check_vital_signs(resource)
-    return _retrying(
+    return retrying(
         ctx,
         lambda tx: create_in(tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist),
     )
 
 
-def _retrying(ctx: AppContext, work: Callable[[Transaction], T]) -> T:
+def retrying(ctx: AppContext, work: Callable[[Transaction], T]) -> T:
     """Run a write in a fresh transaction, again when a concurrent writer won a race."""
     for _attempt in range(_RETRIES):
         try:
@@ -307,6 +307,31 @@ def update(
     if_match: str | None = None,
 ) -> WriteResult:
     """Update (3.1.0.4), as a create when the id is new; If-Match guards lost updates (3.1.0.5)."""
+    expected = check_update(
+        ctx,
+        actor=actor,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource=resource,
+        if_match=if_match,
+    )
+    return retrying(
+        ctx,
+        lambda tx: update_in(tx, ctx, actor=actor, resource=resource, expected_version=expected),
+    )
+
+
+def check_update(
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource_type: str,
+    resource_id: str,
+    resource: Any,
+    if_match: str | None,
+) -> int | None:
+    """What an update is checked for before its transaction (type, scope, profile, the body's
+    id against the URL's); the version If-Match expects, if given."""
     check_type(resource_type)
     granted = authorisation.authorise(actor, Interaction.UPDATE, resource_type)
     check_id(resource_id)
@@ -323,11 +348,7 @@ def update(
             f"The body's id {body_id!r} does not match the URL's {resource_id!r}",
             f"{resource_type}.id",
         )
-    expected = parse_etag(if_match) if if_match else None
-    return _retrying(
-        ctx,
-        lambda tx: update_in(tx, ctx, actor=actor, resource=resource, expected_version=expected),
-    )
+    return parse_etag(if_match) if if_match else None
 
 
 def update_in(
@@ -389,7 +410,7 @@ def delete(
     check_type(resource_type)
     authorisation.authorise(actor, Interaction.DELETE, resource_type)
     expected = parse_etag(if_match) if if_match else None
-    return _retrying(
+    return retrying(
         ctx,
         lambda tx: delete_in(
             tx,

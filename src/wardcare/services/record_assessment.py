@@ -49,7 +49,9 @@ class RecordedAssessment:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
+    """A response read against its template: its answers checked for type and code."""
+
     loaded: LoadedTemplate
     response: dict[str, Any]
     answers: dict[str, Answer]
@@ -82,9 +84,42 @@ def record_assessment(ctx: AppContext, *, actor: Actor, response: Any) -> Record
     if loaded is None:
         result = fhir.create(ctx, actor=actor, resource=response)
         return RecordedAssessment(result.stored, None, [], None)
-    prepared = _prepare(ctx, loaded, response)
+    prepared = prepare(ctx, loaded, response)
     with ctx.uow.write() as tx:
         return _store(tx, ctx, actor, prepared)
+
+
+def create_in(
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource: dict[str, Any],
+    resource_id: str | None = None,
+    if_none_exist: str | None = None,
+) -> fhir.WriteResult:
+    """A QuestionnaireResponse created inside `tx` (a transaction Bundle's POST, a PUT that
+    creates): recorded as `record_assessment` records it when it answers a WardCare template,
+    so an assessment is scored however it arrives; any other response is stored as it is. The
+    caller has validated and authorised it, as for `fhir_interactions.create_in`."""
+    loaded = template_for(ctx, resource)
+    if loaded is None:
+        return fhir.create_in(
+            tx,
+            ctx,
+            actor=actor,
+            resource=resource,
+            resource_id=resource_id,
+            if_none_exist=if_none_exist,
+            client_id=resource_id is not None,
+        )
+    if if_none_exist:
+        existing = fhir.conditional_match(tx, ctx, "QuestionnaireResponse", if_none_exist)
+        if existing is not None:
+            return fhir.WriteResult(existing, created=False)
+    prepared = prepare(ctx, loaded, resource)
+    recorded = _store(tx, ctx, actor, prepared, resource_id=resource_id)
+    return fhir.WriteResult(recorded.response, created=True)
 
 
 def extract(ctx: AppContext, *, actor: Actor, response: Any) -> dict[str, Any]:
@@ -99,12 +134,12 @@ def extract(ctx: AppContext, *, actor: Actor, response: Any) -> dict[str, Any]:
             "$extract works on responses to WardCare templates",
             "QuestionnaireResponse.questionnaire",
         )
-    prepared = _prepare(ctx, loaded, response)
+    prepared = prepare(ctx, loaded, response)
     with ctx.uow.read() as tx:
-        _check_patient(tx, prepared)
-        outcome, scale = _score(tx, ctx, prepared)
+        check_patient(tx, prepared)
+        outcome, scale = score_answers(tx, ctx, prepared)
     response_ref = f"QuestionnaireResponse/{response.get('id') or 'unsaved'}"
-    resources = _observations(prepared, outcome, scale, response_ref)
+    resources = observations(prepared, outcome, scale, response_ref)
     return {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -119,7 +154,7 @@ def extract(ctx: AppContext, *, actor: Actor, response: Any) -> dict[str, Any]:
     }
 
 
-def _prepare(ctx: AppContext, loaded: LoadedTemplate, response: dict[str, Any]) -> _Prepared:
+def prepare(ctx: AppContext, loaded: LoadedTemplate, response: dict[str, Any]) -> Prepared:
     answers, paths = _answers(loaded, response)
     subject = response.get("subject", {}).get("reference")
     if not isinstance(subject, str) or not subject.startswith("Patient/"):
@@ -127,10 +162,10 @@ def _prepare(ctx: AppContext, loaded: LoadedTemplate, response: dict[str, Any]) 
             "An assessment is about a patient: subject must be Patient/id",
             "QuestionnaireResponse.subject",
         )
-    return _Prepared(loaded, response, answers, paths, subject)
+    return Prepared(loaded, response, answers, paths, subject)
 
 
-def _check_patient(tx: Transaction, prepared: _Prepared) -> None:
+def check_patient(tx: Transaction, prepared: Prepared) -> None:
     """The patient must exist: checked first inside the transaction that stores (or extracts)
     the response, rather than in a read transaction of its own before it."""
     patient = tx.resources.current("Patient", prepared.patient.split("/", 1)[1])
@@ -215,7 +250,9 @@ def _value(loaded: LoadedTemplate, item: Item, answer: dict[str, Any], path: str
     raise errors.unprocessable(f"{label} needs a {kind} answer", path)
 
 
-def _score(tx: Transaction, ctx: AppContext, prepared: _Prepared) -> tuple[Outcome | None, int]:
+def score_answers(
+    tx: Transaction, ctx: AppContext, prepared: Prepared
+) -> tuple[Outcome | None, int]:
     """Check every answer (types, ranges, codes) and score. A completed response must answer
     every required item (after the server derives what it can, e.g. BMI from weight and height);
     no outcome for a response still in progress or a template that scores nothing."""
@@ -249,7 +286,7 @@ def _score(tx: Transaction, ctx: AppContext, prepared: _Prepared) -> tuple[Outco
     return outcome, scale
 
 
-def _answer_error(prepared: _Prepared, exc: AnswerError) -> WardCareError:
+def _answer_error(prepared: Prepared, exc: AnswerError) -> WardCareError:
     path = prepared.paths.get(
         exc.link_id, f"QuestionnaireResponse.item.where(linkId='{exc.link_id}')"
     )
@@ -257,14 +294,16 @@ def _answer_error(prepared: _Prepared, exc: AnswerError) -> WardCareError:
 
 
 @dataclass
-class _Observations:
+class Observations:
+    """What a response yields: its extracted Observations and its score (None for none)."""
+
     extracted: list[dict[str, Any]]
     score: dict[str, Any] | None
 
 
-def _observations(
-    prepared: _Prepared, outcome: Outcome | None, scale: int, response_ref: str
-) -> _Observations:
+def observations(
+    prepared: Prepared, outcome: Outcome | None, scale: int, response_ref: str
+) -> Observations:
     loaded, response = prepared.loaded, prepared.response
     effective = response.get("authored") or ""
     encounter = response.get("encounter", {}).get("reference")
@@ -287,16 +326,21 @@ def _observations(
     score = None
     if outcome is not None and outcome.total is not None and loaded.template.total is not None:
         score = assessment_results.score_observation(loaded, outcome, base, spo2_scale=scale)
-    return _Observations(extracted, score)
+    return Observations(extracted, score)
 
 
 def _store(
-    tx: Transaction, ctx: AppContext, actor: Actor, prepared: _Prepared
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    prepared: Prepared,
+    *,
+    resource_id: str | None = None,
 ) -> RecordedAssessment:
     """One transaction, one Provenance: the response and everything derived from it were
     written together by one person, so one Provenance names them all."""
-    _check_patient(tx, prepared)
-    outcome, scale = _score(tx, ctx, prepared)
+    check_patient(tx, prepared)
+    outcome, scale = score_answers(tx, ctx, prepared)
     response = dict(prepared.response)
     response["questionnaire"] = prepared.loaded.template.canonical
 
@@ -304,27 +348,27 @@ def _store(
     # together, ~9 resources): their ids are chosen first, so the references between them are
     # made before anything is stored.
     now = fhir.now_micros(ctx)
-    response["id"] = resource_ids.new_id()
+    response["id"] = resource_id or resource_ids.new_id()
     response_ref = f"QuestionnaireResponse/{response['id']}"
     if not response.get("authored"):
         prepared.response = {**response, "authored": instant(from_micros(now))}
-    observations = _observations(prepared, outcome, scale, response_ref)
-    for observation in observations.extracted:
+    results = observations(prepared, outcome, scale, response_ref)
+    for observation in results.extracted:
         observation["id"] = resource_ids.new_id()
-    batch = [response, *observations.extracted]
-    if observations.score is not None:
-        observations.score["id"] = resource_ids.new_id()
-        observations.score["derivedFrom"] = [
+    batch = [response, *results.extracted]
+    if results.score is not None:
+        results.score["id"] = resource_ids.new_id()
+        results.score["derivedFrom"] = [
             {"reference": response_ref},
-            *({"reference": f"Observation/{e['id']}"} for e in observations.extracted),
+            *({"reference": f"Observation/{e['id']}"} for e in results.extracted),
         ]
-        batch.append(observations.score)
+        batch.append(results.score)
     stored = fhir.create_many_in(tx, ctx, resources=batch, now=now)
     stored_response = stored[0]
-    extracted = stored[1 : 1 + len(observations.extracted)]
+    extracted = stored[1 : 1 + len(results.extracted)]
     score_stored = None
     task = None
-    if observations.score is not None and outcome is not None:
+    if results.score is not None and outcome is not None:
         score_stored = stored[-1]
         task = escalation.escalate_if_needed(
             tx,

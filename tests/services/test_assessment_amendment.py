@@ -1,0 +1,267 @@
+"""An assessment completed later or amended: its readings and score follow its answers (EIE3).
+
+However a response to a WardCare template arrives (POST, PUT, in a transaction or batch
+Bundle), it is checked against its template and scored; a new version of it brings its
+extracted readings and score into line, as new versions of the same records, never as a
+second score beside the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests import factories
+from tests.services.test_assessments import ACVPU, NEWS2_TOTAL, news2_response
+
+PULSE = "http://loinc.org|8867-4"
+
+
+@pytest.fixture
+def patient_id(client: TestClient) -> str:
+    response = client.post("/fhir/Patient", json=factories.patient())
+    assert response.status_code == 201
+    return str(response.json()["id"])
+
+
+def _well(patient_id: str, status: str = "completed", **answers: Any) -> dict[str, Any]:
+    """NEWS2 0 (RCP NEWS2 chart 1: every parameter in its 0 band), changed by ``answers``."""
+    well: dict[str, Any] = {
+        "respiration_rate": {"valueInteger": 16},
+        "spo2": {"valueInteger": 97},
+        "systolic_bp": {"valueInteger": 128},
+        "pulse": {"valueInteger": 72},
+        "temperature": {"valueDecimal": 36.8},
+    }
+    return news2_response(patient_id, status=status, **{**well, **answers})
+
+
+def _record(client: TestClient, response: dict[str, Any]) -> dict[str, Any]:
+    answer = client.post("/fhir/QuestionnaireResponse", json=response)
+    assert answer.status_code == 201, answer.text
+    stored: dict[str, Any] = answer.json()
+    return stored
+
+
+def _amend(
+    client: TestClient, stored: dict[str, Any], new: dict[str, Any], status: int = 200
+) -> dict[str, Any]:
+    body = {**new, "id": stored["id"]}
+    answer = client.put(f"/fhir/QuestionnaireResponse/{stored['id']}", json=body)
+    assert answer.status_code == status, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def _search(client: TestClient, patient_id: str, code: str) -> list[dict[str, Any]]:
+    bundle = client.get("/fhir/Observation", params={"patient": patient_id, "code": code}).json()
+    return [e["resource"] for e in bundle.get("entry", ())]
+
+
+def _current(observations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in observations if o["status"] != "entered-in-error"]
+
+
+def _open_escalations(client: TestClient, patient_id: str) -> list[dict[str, Any]]:
+    tasks = client.get("/fhir/Task", params={"patient": patient_id, "status": "requested"}).json()
+    return [e["resource"] for e in tasks.get("entry", ())]
+
+
+def test_completing_a_draft_scores_it(client: TestClient, patient_id: str) -> None:
+    draft = _record(client, _well(patient_id, status="in-progress", pulse=None, temperature=None))
+    assert _search(client, patient_id, NEWS2_TOTAL) == []
+    _amend(client, draft, _well(patient_id, pulse={"valueInteger": 112}))
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["valueInteger"] == 2  # pulse 111-130 scores 2 (RCP NEWS2 chart 1)
+    assert score["status"] == "final"
+    assert {"reference": f"QuestionnaireResponse/{draft['id']}"} in score["derivedFrom"]
+    (pulse,) = _search(client, patient_id, PULSE)
+    assert pulse["valueQuantity"]["value"] == 112
+    assert {"reference": f"Observation/{pulse['id']}"} in score["derivedFrom"]
+
+
+def test_an_amended_answer_amends_its_reading_and_score_in_place(
+    client: TestClient, patient_id: str
+) -> None:
+    recorded = _record(client, _well(patient_id))
+    (before,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert before["valueInteger"] == 0
+    (pulse_before,) = _search(client, patient_id, PULSE)
+    amended = _amend(client, recorded, _well(patient_id, "amended", pulse={"valueInteger": 135}))
+    assert amended["meta"]["versionId"] == "2"
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["id"] == before["id"]  # the same score, a new version: one score stands
+    assert score["meta"]["versionId"] == "2"
+    assert score["status"] == "amended"
+    assert score["valueInteger"] == 3  # pulse >= 131 scores 3
+    assert any("was amended" in n["text"] for n in score["note"])
+    (pulse,) = _search(client, patient_id, PULSE)
+    assert pulse["id"] == pulse_before["id"]
+    assert (pulse["status"], pulse["valueQuantity"]["value"]) == ("amended", 135)
+    # The unchanged readings are left as they were.
+    (rr,) = _search(client, patient_id, "http://loinc.org|9279-1")
+    assert (rr["meta"]["versionId"], rr["status"]) == ("1", "final")
+    history = client.get(f"/fhir/Observation/{score['id']}/_history").json()
+    assert sorted(e["resource"]["valueInteger"] for e in history["entry"]) == [0, 3]
+
+
+def test_an_amendment_that_raises_the_band_escalates(client: TestClient, patient_id: str) -> None:
+    recorded = _record(client, _well(patient_id))
+    assert _open_escalations(client, patient_id) == []
+    confused = {"valueCoding": {"system": ACVPU, "code": "C"}}
+    _amend(client, recorded, _well(patient_id, "amended", consciousness=confused))
+    (task,) = _open_escalations(client, patient_id)
+    assert task["priority"] == "urgent"  # a single parameter scoring 3 (RCP NEWS2 chart 4)
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert task["focus"]["reference"] == f"Observation/{score['id']}"
+
+
+def test_an_amendment_that_lowers_the_score_flags_and_never_closes_the_escalation(
+    client: TestClient, patient_id: str
+) -> None:
+    high = _well(
+        patient_id,
+        respiration_rate={"valueInteger": 26},
+        pulse={"valueInteger": 135},
+        temperature={"valueDecimal": 39.5},
+    )
+    recorded = _record(client, high)
+    (task,) = _open_escalations(client, patient_id)
+    assert task["priority"] == "stat"
+    _amend(client, recorded, _well(patient_id, "amended"))
+    (still_open,) = _open_escalations(client, patient_id)
+    assert still_open["id"] == task["id"]
+    assert still_open["businessStatus"]["coding"][0]["code"] == "source-amended"
+    assert "amended to 0" in still_open["businessStatus"]["text"]
+
+
+def test_an_unchanged_resubmission_leaves_the_results_as_they_are(
+    client: TestClient, patient_id: str
+) -> None:
+    recorded = _record(client, _well(patient_id))
+    _amend(client, recorded, _well(patient_id))
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert (score["meta"]["versionId"], score["status"]) == ("1", "final")
+
+
+def test_a_bad_amended_answer_is_refused_naming_it_and_changes_nothing(
+    client: TestClient, patient_id: str
+) -> None:
+    recorded = _record(client, _well(patient_id))
+    refused = _amend(
+        client, recorded, _well(patient_id, "amended", spo2={"valueInteger": 140}), status=422
+    )
+    assert refused["resourceType"] == "OperationOutcome"
+    assert "spo2" in refused["issue"][0]["diagnostics"]
+    assert refused["issue"][0]["expression"][0].startswith("QuestionnaireResponse.item[")
+    current = client.get(f"/fhir/QuestionnaireResponse/{recorded['id']}").json()
+    assert current["meta"]["versionId"] == "1"
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["meta"]["versionId"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"subject": {"reference": "Patient/other"}}, "QuestionnaireResponse.subject"),
+        ({"status": "in-progress"}, "QuestionnaireResponse.status"),
+        (
+            {"questionnaire": "http://wardcare.org/fhir/Questionnaire/pain-score|1.0.0"},
+            "QuestionnaireResponse.questionnaire",
+        ),
+    ],
+)
+def test_what_would_rewrite_the_record_is_refused(
+    client: TestClient, patient_id: str, change: dict[str, Any], path: str
+) -> None:
+    recorded = _record(client, _well(patient_id))
+    other = client.post("/fhir/Patient", json=factories.patient()).json()["id"]
+    if "subject" in change:
+        change = {"subject": {"reference": f"Patient/{other}"}}
+    refused = _amend(client, recorded, {**_well(patient_id), **change}, status=422)
+    assert refused["issue"][0]["expression"] == [path]
+    assert "entered-in-error" in refused["issue"][0]["diagnostics"]
+    current = client.get(f"/fhir/QuestionnaireResponse/{recorded['id']}").json()
+    assert current["meta"]["versionId"] == "1"
+
+
+def test_marking_the_response_entered_in_error_still_withdraws_its_results(
+    client: TestClient, patient_id: str
+) -> None:
+    recorded = _record(client, _well(patient_id))
+    _amend(client, recorded, {**_well(patient_id), "status": "entered-in-error"})
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["status"] == "entered-in-error"
+
+
+def test_a_transaction_bundle_records_an_assessment_as_a_post_does(
+    client: TestClient,
+) -> None:
+    patient = factories.patient()
+    response = _well("placeholder")
+    response["subject"] = {"reference": "urn:uuid:7f3a3c1e-4a0b-4c55-9d7e-1b2a3c4d5e6f"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:7f3a3c1e-4a0b-4c55-9d7e-1b2a3c4d5e6f",
+                "resource": patient,
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {"resource": response, "request": {"method": "POST", "url": "QuestionnaireResponse"}},
+        ],
+    }
+    answer = client.post("/fhir", json=bundle)
+    assert answer.status_code == 200, answer.text
+    patient_id = answer.json()["entry"][0]["response"]["location"].split("/")[1]
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["valueInteger"] == 0
+    assert len(_search(client, patient_id, PULSE)) == 1
+
+
+def test_a_bad_answer_in_a_transaction_refuses_the_whole_bundle(
+    client: TestClient, patient_id: str
+) -> None:
+    response = _well(patient_id, pulse={"valueInteger": -5})
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": response, "request": {"method": "POST", "url": "QuestionnaireResponse"}}
+        ],
+    }
+    answer = client.post("/fhir", json=bundle)
+    assert answer.status_code == 422, answer.text
+    assert "pulse" in answer.json()["issue"][0]["diagnostics"]
+    assert client.get("/fhir/QuestionnaireResponse").json()["total"] == 0
+
+
+def test_a_put_in_a_batch_amends_as_a_put_does(client: TestClient, patient_id: str) -> None:
+    recorded = _record(client, _well(patient_id))
+    amended = {**_well(patient_id, "amended", pulse={"valueInteger": 135}), "id": recorded["id"]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "resource": amended,
+                "request": {"method": "PUT", "url": f"QuestionnaireResponse/{recorded['id']}"},
+            }
+        ],
+    }
+    answer = client.post("/fhir", json=bundle)
+    assert answer.status_code == 200
+    assert answer.json()["entry"][0]["response"]["status"].startswith("200")
+    (score,) = _current(_search(client, patient_id, NEWS2_TOTAL))
+    assert (score["status"], score["valueInteger"]) == ("amended", 3)
+
+
+def test_a_put_with_a_new_id_records_the_assessment(client: TestClient, patient_id: str) -> None:
+    body = {**_well(patient_id), "id": "chosen-by-the-client"}
+    answer = client.put("/fhir/QuestionnaireResponse/chosen-by-the-client", json=body)
+    assert answer.status_code == 201, answer.text
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert {"reference": "QuestionnaireResponse/chosen-by-the-client"} in score["derivedFrom"]
