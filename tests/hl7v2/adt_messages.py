@@ -24,9 +24,10 @@ def adt(
     pid3: str = JONES,
     mrg: str = "",
     extra: tuple[str, ...] = (),
+    name: str = "Jones^Margaret^Ann^^Mrs",
 ) -> bytes:
     """ADT^`event`: EVN-2 `recorded`, EVN-6 `occurred`, PV1-3 `bed`, PV1-6 `prior_bed`,
-    PV1-19 `visit`, PV1-44/45 admit and discharge times."""
+    PV1-19 `visit`, PV1-44/45 admit and discharge times, PID-5 `name`."""
     pv1 = [""] * 46
     pv1[0], pv1[1], pv1[2], pv1[3] = "PV1", "1", "I", bed
     pv1[6], pv1[7], pv1[19] = prior_bed, "C98765^Patel^Raj^^^Dr", visit
@@ -34,7 +35,7 @@ def adt(
     segments = [
         f"MSH|^~\\&|PAS|LTH|WARDCARE|LTH|{recorded}||ADT^{event}^ADT_A01|{control_id}|P|2.4",
         f"EVN|{event}|{recorded}||||{occurred}",
-        f"PID|1||{pid3}||Jones^Margaret^Ann^^Mrs||19410312|F",
+        f"PID|1||{pid3}||{name}||19410312|F",
     ]
     if mrg:
         segments.append(f"MRG|{mrg}")

@@ -136,3 +136,51 @@ def test_a_person_without_nhs_number_is_matched_by_mrn(context: AppContext) -> N
     assert patient["name"][0]["given"] == ["Margaret", "Annie"]
     # The NHS number already on record is kept.
     assert "9434765919" in [i["value"] for i in patient["identifier"]]
+
+
+def _pid_message(control_id: str, recorded: str, pid_fields: dict[int, str]) -> bytes:
+    pid = ["PID", "1", "", "9434765919^^^NHS^NH~RR100001^^^LTH^MR", "", "Jones^Margaret"]
+    pid += [""] * 30
+    for field, value in pid_fields.items():
+        pid[field] = value
+    segments = [
+        f"MSH|^~\\&|PAS|LTH|WARDCARE|LTH|{recorded}||ADT^A08^ADT_A01|{control_id}|P|2.4",
+        f"EVN|A08|{recorded}",
+        "|".join(pid).rstrip("|"),
+    ]
+    return ("\r".join(segments) + "\r").encode()
+
+
+def test_a_pid_field_not_sent_keeps_what_the_record_holds_and_the_null_deletes_it(
+    context: AppContext,
+) -> None:
+    # HL7 v2.5.1 2.5.3: an empty field means "no change"; the value "" means "delete".
+    handler = InboundHandler(context)
+    full = {
+        7: "19410312",
+        8: "F",
+        11: "12 Park Lane^^Leeds^^LS1 4AP^GBR",
+        13: "01132460622",
+        14: "01132461111",
+    }
+    assert _send(handler, _pid_message("P1", "20261122083000", full)) == "AA"
+    # A transfer-style PID: identifiers and name only.
+    assert _send(handler, _pid_message("P2", "20261122090000", {})) == "AA"
+    [patient] = current(context, "Patient")
+    assert patient["birthDate"] == "1941-03-12"
+    assert patient["gender"] == "female"
+    assert patient["address"][0]["line"] == ["12 Park Lane"]
+    assert [(t["use"], t["value"]) for t in patient["telecom"]] == [
+        ("home", "01132460622"),
+        ("work", "01132461111"),
+    ]
+    # The work number nulled, a new home number given.
+    assert _send(handler, _pid_message("P3", "20261122100000", {13: "01132460999", 14: '""'})) == (
+        "AA"
+    )
+    [patient] = current(context, "Patient")
+    assert [(t["use"], t["value"]) for t in patient["telecom"]] == [("home", "01132460999")]
+    assert _send(handler, _pid_message("P4", "20261122110000", {11: '""'})) == "AA"
+    [patient] = current(context, "Patient")
+    assert "address" not in patient
+    assert patient["birthDate"] == "1941-03-12"

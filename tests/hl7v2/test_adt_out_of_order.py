@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.hl7v2.adt_messages import adt, send
+from tests.hl7v2.adt_messages import JONES, adt, send
 from tests.hl7v2.inbound_support import current
 from wardcare.hl7v2.inbound_handler import InboundHandler
 from wardcare.services.context import AppContext
@@ -190,3 +190,44 @@ def test_a_cancel_naming_only_the_ward_of_the_current_bed_returns_the_patient(
     cancel = adt("A12", "M3", recorded="20261122150000", prior_bed="WARD9")
     assert send(handler, cancel) == "AA"
     assert _active(context, _only_encounter(context)) == ["WARD7", "WARD7/BAY2/BED5"]
+
+
+def _family(context: AppContext) -> str:
+    [patient] = current(context, "Patient")
+    return str(patient["name"][0]["family"])
+
+
+def test_a_late_update_does_not_overwrite_newer_demographics(context: AppContext) -> None:
+    # The PAS sends a name change at 16:00; an update it recorded at 15:00 arrives after it.
+    handler = InboundHandler(context)
+    assert send(handler, adt("A01", "M1", recorded="20261122083000")) == "AA"
+    assert send(handler, adt("A08", "M3", recorded="20261122160000", name="Smith^Margaret")) == (
+        "AA"
+    )
+    assert _family(context) == "Smith"
+    late = adt("A08", "M2", recorded="20261122150000", name="Jones^Margaret")
+    assert send(handler, late) == "AA"  # accepted and logged, but older than what is on record
+    assert _family(context) == "Smith"
+    later = adt("A31", "M4", recorded="20261122170000", name="Brown^Margaret")
+    assert send(handler, later) == "AA"
+    assert _family(context) == "Brown"
+    stale = adt("A31", "M5", recorded="20261122163000", name="Jones^Margaret")
+    assert send(handler, stale) == "AA"
+    assert _family(context) == "Brown"
+
+
+def test_a_late_update_still_adds_an_identifier_it_brings(context: AppContext) -> None:
+    handler = InboundHandler(context)
+    send(handler, adt("A01", "M1", recorded="20261122083000"))
+    send(handler, adt("A08", "M3", recorded="20261122160000", name="Smith^Margaret"))
+    late = adt(
+        "A08",
+        "M2",
+        recorded="20261122150000",
+        name="Jones^Margaret",
+        pid3=f"{JONES}~X777777^^^LTH^MR",
+    )
+    assert send(handler, late) == "AA"
+    [patient] = current(context, "Patient")
+    assert "X777777" in [i["value"] for i in patient["identifier"]]
+    assert patient["name"][0]["family"] == "Smith"

@@ -23,6 +23,7 @@ from wardcare.hl7v2.inbound_lookups import (
 from wardcare.hl7v2.message_parsing import Header, ParsedMessage, Segment
 from wardcare.hl7v2.pid_to_patient import (
     MappingProblem,
+    PatientKeys,
     identifier_keys,
     patient_keys,
     patient_resource,
@@ -33,6 +34,8 @@ from wardcare.storage.unit_of_work import Transaction
 
 ADT_EVENTS = ("A01", "A02", "A03", "A04", "A08", "A11", "A12", "A13", "A28", "A31", "A40")
 _PERSON_ONLY = ("A28", "A31")
+# When the event that gave the Patient its demographics happened (EVN-6, else EVN-2, else MSH-7).
+DEMOGRAPHICS_AS_OF = "http://wardcare.org/fhir/StructureDefinition/demographics-as-of"
 
 
 def required(message: ParsedMessage, name: str) -> Segment:
@@ -66,6 +69,7 @@ def apply_adt(
     zone = ctx.settings.local_timezone
     pid = required(message, "PID")
     keys = patient_keys(pid)
+    when = event_time(message, header, zone)
     named = find_patient(tx, ctx, keys, follow=False)
     existing = survivor_of(tx, named) if named else None
     if named is not None and existing is not None and existing["id"] != named["id"]:
@@ -73,9 +77,8 @@ def apply_adt(
         # own identifiers and details are not replaced by the retired record's.
         patient = copy.deepcopy(existing)
     else:
-        patient = patient_resource(pid, keys, existing)
+        patient = _demographics(pid, keys, existing, when)
         patient["id"] = existing["id"] if existing else new_patient_id(keys)
-    when = event_time(message, header, zone)
     retired = None
     if event == "A40":
         retired = _merge(tx, ctx, applied, actor=actor, message=message, survivor=patient)
@@ -113,6 +116,31 @@ def apply_adt(
             dg1, patient_ref=patient_ref, patient_id=patient["id"], encounter_ref=encounter_ref
         )
         hl7_inbound.save(tx, ctx, applied, actor=actor, resource=resource)
+
+
+def _demographics(
+    pid: Segment, keys: PatientKeys, existing: dict[str, Any] | None, when: str | None
+) -> dict[str, Any]:
+    """The Patient as PID gives it, unless the record holds demographics from a newer event:
+    an interface engine can deliver an older A08/A28/A31 after a newer one (hazard HL7-I15),
+    and a name or address must not go back to what it was. Such a message still adds any
+    identifier it brings. The event time the demographics came from is kept on the Patient."""
+    fresh = patient_resource(pid, keys, existing)
+    if existing is not None and adt.is_before(when, _demographics_as_of(existing)):
+        kept = copy.deepcopy(existing)
+        kept["identifier"] = fresh["identifier"]
+        return kept
+    if when:
+        fresh["extension"] = [{"url": DEMOGRAPHICS_AS_OF, "valueDateTime": when}]
+    return fresh
+
+
+def _demographics_as_of(patient: dict[str, Any]) -> str | None:
+    for extension in patient.get("extension") or ():
+        if extension.get("url") == DEMOGRAPHICS_AS_OF:
+            value = extension.get("valueDateTime")
+            return value if isinstance(value, str) else None
+    return None
 
 
 def _encounter(

@@ -125,6 +125,12 @@ def is_older(when: str | None, encounter: dict[str, Any]) -> bool:
     return moment is not None and bool(starts) and moment < max(starts)
 
 
+def is_before(when: str | None, other: str | None) -> bool:
+    """True when an event at `when` happened before `other`; unknown times order by arrival."""
+    moment, then = _moment(when), _moment(other)
+    return moment is not None and then is not None and moment < then
+
+
 def as_history(
     encounter: dict[str, Any],
     *,

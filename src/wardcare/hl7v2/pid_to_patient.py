@@ -7,6 +7,7 @@ local hospital number type MR (brief section 5). Patients are matched by NHS num
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,34 +96,60 @@ def patient_resource(
             identifiers.append(old)
     patient: dict[str, Any] = {"resourceType": "Patient", "identifier": identifiers}
     patient["active"] = (existing or {}).get("active", True)
-    name = _name(pid)
-    if name:
-        patient["name"] = [name]
-    telecom = [
-        {"system": "phone", "value": v, "use": use}
-        for field, use in ((13, "home"), (14, "work"))
-        if (v := pid.get(field).strip())
-    ]
+    # HL7 v2.5.1 2.5.3: a field not present leaves what the receiver holds as it is (an A02's
+    # PID often carries only identifiers and name); a field valued "" deletes it.
+    given = _Given(pid, existing or {})
+    given.element("name", 5, lambda: [n] if (n := _name(pid)) else None)
+    given.element("birthDate", 7, lambda: _birth_date(pid))
+    given.element("gender", 8, lambda: _GENDER.get(pid.get(8).upper()))
+    given.element("address", 11, lambda: [a] if (a := _address(pid)) else None)
+    given.element("deceasedBoolean", 30, lambda: {"Y": True, "N": False}.get(pid.get(30).upper()))
+    telecom = [t for field, use in ((13, "home"), (14, "work")) for t in given.phones(field, use)]
+    patient.update(given.values)
     if telecom:
         patient["telecom"] = telecom
-    gender = _GENDER.get(pid.get(8).upper())
-    if gender:
-        patient["gender"] = gender
-    try:
-        birth = fhir_date(pid.get(7))
-    except BadValue as exc:
-        raise MappingProblem("102", f"PID-7 birth date: {exc}", "PID^1^7") from exc
-    if birth:
-        patient["birthDate"] = birth
-    address = _address(pid)
-    if address:
-        patient["address"] = [address]
-    if pid.get(30).upper() == "Y":
-        patient["deceasedBoolean"] = True
+    if patient.get("deceasedBoolean") is False:
+        del patient["deceasedBoolean"]
     for kept in ("link",):
         if existing and kept in existing:
             patient[kept] = existing[kept]
     return patient
+
+
+HL7_NULL = '""'
+
+
+class _Given:
+    """Demographic elements as PID gives them: mapped where a field is present, kept from the
+    record where it is not, left out where it is the HL7 null."""
+
+    def __init__(self, pid: Segment, existing: dict[str, Any]) -> None:
+        self.pid, self.existing = pid, existing
+        self.values: dict[str, Any] = {}
+
+    def element(self, name: str, field: int, mapped: Callable[[], Any]) -> None:
+        raw = self.pid.raw(field).strip()
+        if raw == HL7_NULL:
+            return
+        value = mapped() if raw else self.existing.get(name)
+        if value is not None:
+            self.values[name] = value
+
+    def phones(self, field: int, use: str) -> list[dict[str, Any]]:
+        raw = self.pid.raw(field).strip()
+        if raw == HL7_NULL:
+            return []
+        if not raw:
+            return [t for t in self.existing.get("telecom", ()) if t.get("use") == use]
+        value = self.pid.get(field).strip()
+        return [{"system": "phone", "value": value, "use": use}] if value else []
+
+
+def _birth_date(pid: Segment) -> str | None:
+    try:
+        return fhir_date(pid.get(7)) or None
+    except BadValue as exc:
+        raise MappingProblem("102", f"PID-7 birth date: {exc}", "PID^1^7") from exc
 
 
 def _name(pid: Segment) -> dict[str, Any]:
