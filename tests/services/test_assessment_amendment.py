@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import factories
+from tests.api.test_care_plan_journey import FALLS_FACTORS, admit, assessment, proposals
 from tests.services.test_assessments import ACVPU, NEWS2_TOTAL, news2_response
 
 PULSE = "http://loinc.org|8867-4"
@@ -265,3 +266,20 @@ def test_a_put_with_a_new_id_records_the_assessment(client: TestClient, patient_
     assert answer.status_code == 201, answer.text
     (score,) = _search(client, patient_id, NEWS2_TOTAL)
     assert {"reference": "QuestionnaireResponse/chosen-by-the-client"} in score["derivedFrom"]
+
+
+def test_an_amended_answer_that_triggers_a_plan_proposes_it_with_provenance(
+    client: TestClient,
+) -> None:
+    patient_id, encounter_id = admit(client)
+    none_found = {**FALLS_FACTORS, "falls_history": False, "footwear": False}
+    recorded = _record(
+        client, assessment("falls-multifactorial", patient_id, encounter_id, **none_found)
+    )
+    assert proposals(client, patient_id) == []
+    amended = assessment("falls-multifactorial", patient_id, encounter_id, **FALLS_FACTORS)
+    _amend(client, recorded, {**amended, "status": "amended"})
+    (proposal,) = proposals(client, patient_id)
+    assert {"reference": f"QuestionnaireResponse/{recorded['id']}"} in proposal["supportingInfo"]
+    provenance = client.get("/fhir/Provenance", params={"target": f"CarePlan/{proposal['id']}"})
+    assert provenance.json()["total"] == 1

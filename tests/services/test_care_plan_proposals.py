@@ -97,3 +97,60 @@ def test_no_proposal_while_a_plan_from_the_template_is_in_place(client: TestClie
         json=assessment("falls-multifactorial", patient_id, encounter_id, **FALLS_FACTORS),
     )
     assert proposals(client, patient_id) == []
+
+
+def _withdraw(client: TestClient, reference: str) -> None:
+    current = client.get(f"/fhir/{reference}").json()
+    body = {k: v for k, v in current.items() if k != "meta"} | {"status": "entered-in-error"}
+    assert client.put(f"/fhir/{reference}", json=body).status_code == 200
+
+
+def test_a_proposal_whose_result_is_withdrawn_stays_for_a_person_to_decide_flagged(
+    client: TestClient,
+) -> None:
+    # Hazard H25: the falls assessment that proposed the plan was recorded for the wrong
+    # patient. The proposal is not adopted believing it stands, nor silently removed.
+    patient_id, encounter_id = admit(client)
+    recorded = client.post(
+        "/fhir/QuestionnaireResponse",
+        json=assessment("falls-multifactorial", patient_id, encounter_id, **FALLS_FACTORS),
+    )
+    response_ref = f"QuestionnaireResponse/{recorded.json()['id']}"
+    (proposal,) = proposals(client, patient_id)
+    assert {"reference": response_ref} in proposal["supportingInfo"]
+    _withdraw(client, response_ref)
+    (flagged,) = proposals(client, patient_id)
+    assert flagged["id"] == proposal["id"]
+    assert (flagged["status"], flagged["intent"]) == ("draft", "proposal")
+    assert "supportingInfo" not in flagged  # nothing it cited still stands
+    assert "Entered in error" in flagged["note"][-1]["text"]
+    assert "no result it cites still stands" in flagged["note"][-1]["text"]
+    # The care-plan page shows the note as the proposal's reason.
+    summary = client.get(f"/patients/{patient_id}/care-summary")
+    assert summary.status_code == 200
+    (shown,) = summary.json()["proposals"]
+    assert "Entered in error" in shown["reason"]
+    provenance = client.get("/fhir/Provenance", params={"target": f"CarePlan/{proposal['id']}"})
+    assert provenance.json()["total"] >= 2  # who proposed it, and whose change flagged it
+
+
+def test_a_proposal_still_cites_the_later_result_that_extended_it(client: TestClient) -> None:
+    patient_id, encounter_id = admit(client)
+    first = {**FALLS_FACTORS, "falls_history": False}  # unsafe footwear only
+    one = client.post(
+        "/fhir/QuestionnaireResponse",
+        json=assessment("falls-multifactorial", patient_id, encounter_id, **first),
+    ).json()["id"]
+    later = {**first, "cognition": "new-confusion"}
+    two = client.post(
+        "/fhir/QuestionnaireResponse",
+        json=assessment("falls-multifactorial", patient_id, encounter_id, **later),
+    ).json()["id"]
+    (proposal,) = proposals(client, patient_id)
+    cited = [r["reference"] for r in proposal["supportingInfo"]]
+    assert f"QuestionnaireResponse/{one}" in cited
+    assert f"QuestionnaireResponse/{two}" in cited
+    _withdraw(client, f"QuestionnaireResponse/{one}")
+    (flagged,) = proposals(client, patient_id)
+    assert [r["reference"] for r in flagged["supportingInfo"]] == [f"QuestionnaireResponse/{two}"]
+    assert "still rests on the results it cites" in flagged["note"][-1]["text"]

@@ -41,6 +41,7 @@ from wardcare.services import (
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services import record_assessment as assessments
 from wardcare.services.context import AppContext
+from wardcare.services.provenance import record_provenance
 from wardcare.storage.unit_of_work import Transaction
 
 _WITHDRAWN: Final = "entered-in-error"
@@ -133,21 +134,32 @@ def update_in(
     old_scores = [(v, o) for v, o in derived if _code_key(o) == total_key]
     old_readings = {_code_key(o): (v, o) for v, o in derived if _code_key(o) != total_key}
     reading_refs = [_follow_reading(change, old_readings, r) for r in results.extracted]
+    score = None
     if results.score is not None and outcome is not None:
         results.score["derivedFrom"] = [{"reference": r} for r in (source, *reading_refs)]
         score = _follow_score(change, old_scores, results.score, outcome, loaded)
-        if score is not None:
-            care_plan_proposals.propose_from_result(
-                tx,
-                ctx,
-                actor=actor,
-                loaded=loaded,
-                band=outcome.band_code,
-                answers=prepared.answers,
+    if as_stored.get("status") in _COMPLETE:
+        # Triggers see the answers as they now stand; an open proposal is only extended (H17).
+        proposed = care_plan_proposals.propose_from_result(
+            tx,
+            ctx,
+            actor=actor,
+            loaded=loaded,
+            band=outcome.band_code if outcome else None,
+            answers=prepared.answers,
+            patient=prepared.patient,
+            encounter=as_stored.get("encounter", {}).get("reference"),
+            evidence=[source, *([f"Observation/{score.id}"] if score else [])],
+            now=stored.last_updated_instant,
+        )
+        if proposed:
+            record_provenance(
+                tx.resources,
+                proposed,
+                actor,
                 patient=prepared.patient,
-                encounter=as_stored.get("encounter", {}).get("reference"),
-                evidence=[source, f"Observation/{score.id}"],
-                now=stored.last_updated_instant,
+                now=stored.last_updated,
+                reason=f"Proposed from {change.why}",
             )
     # What no longer stands: readings of items no longer answered, and a score the answers no
     # longer give. Withdrawn last, so the chain from them does not reach the amended score.
@@ -192,9 +204,8 @@ def _follow_score(
     new: dict[str, Any],
     outcome: Outcome,
     loaded: LoadedTemplate,
-) -> StoredVersion | None:
-    """The score as the answers now give it, escalated as any new or amended score is; None
-    when it stands as it was (nothing follows from it)."""
+) -> StoredVersion:
+    """The score as the answers now give it, escalated as any new or amended score is."""
     tx, ctx, actor = change.tx, change.ctx, change.actor
     if not old_scores:  # a draft completed: its first score
         score = fhir.create_in(tx, change.quiet, actor=actor, resource=new).stored
@@ -212,7 +223,7 @@ def _follow_score(
         return score
     old = old_scores.pop(0)
     if entered_in_error.same_result(old[1], new):
-        return None
+        return old[0]
     score = _write_amended(change, old, new)
     amended = orjson.loads(score.content or b"{}")
     entered_in_error.after_amendment(

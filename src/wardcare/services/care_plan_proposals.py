@@ -8,8 +8,14 @@ it asks for. A proposal never becomes active by itself: a nurse applies it
 (`PlanDefinition/$apply`), personalises and activates the plan, or revokes the proposal.
 
 No duplicates: while the patient has an open proposal or plan from the same template, a new
-trigger adds only interventions the open proposal does not yet list (a new version), and
-nothing when a plan from the template is already in place (the nurse owns that plan).
+trigger adds only interventions the open proposal does not yet list (a new version, citing the
+new result too), and nothing when a plan from the template is already in place (the nurse owns
+that plan).
+
+A result a proposal cites (`supportingInfo`) that is later entered in error leaves the
+proposal open, as an escalation is left open (hazard H06): a person decides. It stops citing
+that result and gets a note saying so, which the care-plan page shows as the proposal's reason,
+so nobody adopts it believing the withdrawn result stands (hazard H25).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from wardcare.fhir.care_planning import (
     coding,
     plan_template_id,
 )
-from wardcare.fhir.dates import to_micros
+from wardcare.fhir.dates import instant, to_micros
 from wardcare.fhir.intervention_timing import timing_to_fhir
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
@@ -105,7 +111,7 @@ def propose_from_result(
             continue  # a plan from this template is in place: the nurse owns it
         source = f"{loaded.template.title}: " + " ".join(reasons)
         if mine:
-            stored = _extend(tx, ctx, actor, plan, mine[0], interventions, source, now)
+            stored = _extend(tx, ctx, actor, plan, mine[0], interventions, source, evidence, now)
         else:
             stored = _create(
                 tx, ctx, actor, plan, interventions, source, patient, encounter, evidence, now
@@ -192,9 +198,11 @@ def _extend(
     found: tuple[StoredVersion, dict[str, Any]],
     interventions: Sequence[str],
     reason: str,
+    evidence: Sequence[str],
     now: str,
 ) -> StoredVersion | None:
-    """Add the interventions an open proposal lacks (a new version); None when it has them."""
+    """Add the interventions an open proposal lacks, and the result that asks for them (a new
+    version); None when it has them."""
     current, proposal = found
     listed = {
         canonical
@@ -212,5 +220,59 @@ def _extend(
         return None
     updated = {**proposal, "activity": [*proposal.get("activity", ()), *new]}
     updated["note"] = [*proposal.get("note", ()), {"text": reason, "time": now}]
+    cited = [r.get("reference") for r in proposal.get("supportingInfo", ())]
+    updated["supportingInfo"] = [
+        *proposal.get("supportingInfo", ()),
+        *({"reference": e} for e in evidence if e not in cited),
+    ]
     updated.pop("meta", None)
     return tx.resources.new_version(current, updated, now=to_micros(ctx.clock.now()), method="PUT")
+
+
+def flag_withdrawn_evidence(
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    patient: str,
+    withdrawn: Sequence[str],
+    why: str,
+) -> list[StoredVersion]:
+    """Each open proposal of the patient citing a withdrawn result: a new version that no
+    longer cites it, with a note for whoever reviews the proposal; the versions written."""
+    gone = set(withdrawn)
+    written = []
+    for version, proposal in open_plans(tx, ctx, patient):
+        if proposal.get("intent") != "proposal":
+            continue
+        cited = proposal.get("supportingInfo") or []
+        hit = [r["reference"] for r in cited if r.get("reference") in gone]
+        if not hit:
+            continue
+        standing = [r for r in cited if r.get("reference") not in gone]
+        remains = (
+            "it still rests on the results it cites"
+            if standing
+            else "no result it cites still stands"
+        )
+        note = (
+            f"Entered in error: {', '.join(hit)}, which proposed this plan ({why}); {remains}. "
+            "Review whether the plan is still needed before adopting it."
+        )
+        flagged = {
+            **proposal,
+            "supportingInfo": standing,
+            "note": [*proposal.get("note", ()), {"text": note, "time": _now(ctx)}],
+        }
+        if not standing:
+            del flagged["supportingInfo"]
+        flagged.pop("meta", None)
+        result = fhir.update_in(
+            tx, ctx, actor=actor, resource=flagged, expected_version=version.version_id
+        )
+        written.append(result.stored)
+    return written
+
+
+def _now(ctx: AppContext) -> str:
+    return instant(ctx.clock.now())

@@ -42,7 +42,12 @@ from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.fhir.vital_signs import effective_range, readings
-from wardcare.services import assessment_results, escalation, news2_from_vitals
+from wardcare.services import (
+    assessment_results,
+    care_plan_proposals,
+    escalation,
+    news2_from_vitals,
+)
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.storage.unit_of_work import Transaction
@@ -92,6 +97,15 @@ def on_new_version(
                 "whether the escalation still stands"
             ),
         )
+    if withdrawn:
+        care_plan_proposals.flag_withdrawn_evidence(
+            tx,
+            ctx,
+            actor=actor,
+            patient=patient,
+            withdrawn=[source],
+            why=f"{versioned} was {what}",
+        )
     derived = derived_from(tx, ctx, source, patient)
     if not derived:
         return  # most updates: nothing was derived from this record
@@ -137,6 +151,16 @@ def withdraw(
         )
         if _is_news2(observation):
             withdrawn_scores.append(observation)
+    for patient in {_subject(o) for _v, o in chain} - {None}:
+        assert patient is not None
+        care_plan_proposals.flag_withdrawn_evidence(
+            tx,
+            ctx,
+            actor=actor,
+            patient=patient,
+            withdrawn=[f"Observation/{v.id}" for v, o in chain if _subject(o) == patient],
+            why=why,
+        )
     for score in withdrawn_scores:
         _score_remaining(tx, ctx, actor, score)
 
