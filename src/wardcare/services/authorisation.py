@@ -36,7 +36,7 @@ from wardcare.errors import Category
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import audit
-from wardcare.storage.repository import SearchPage
+from wardcare.storage.resource_search import SearchPage
 
 # Where each compartment type names its patient (the element its `patient` search parameter reads).
 _PATIENT_ELEMENTS: dict[str, tuple[str, ...]] = {

@@ -29,7 +29,7 @@ from wardcare.services import authorisation
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import provenance_for, record_provenance
 from wardcare.services.vital_sign_checks import check_vital_signs
-from wardcare.storage.repository import SearchPage
+from wardcare.storage.resource_search import SearchPage
 from wardcare.storage.unit_of_work import Transaction
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")

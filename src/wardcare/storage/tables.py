@@ -11,6 +11,7 @@ same way on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +30,8 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
+
+from wardcare.fhir.versions import StoredVersion
 
 metadata = MetaData(
     naming_convention={
@@ -271,4 +274,20 @@ def versions_select() -> Select[Any]:
     """SELECT the version columns FROM resources JOIN resource_versions; callers add which."""
     return select(*VERSION_COLUMNS).join(
         resource_versions, resource_versions.c.rid == resources.c.rid
+    )
+
+
+def stored_version(row: Sequence[Any]) -> StoredVersion:
+    """A version from a row whose first columns are VERSION_COLUMNS (a SQLAlchemy Row or the
+    driver's tuple)."""
+    rid, resource_type, resource_id, version_id, last_updated, method, content = row[:7]
+    return StoredVersion(
+        rid=rid,
+        resource_type=resource_type,
+        id=resource_id,
+        version_id=version_id,
+        last_updated=last_updated,
+        deleted=content is None,
+        method=method,
+        content=content.encode() if content is not None else None,
     )
