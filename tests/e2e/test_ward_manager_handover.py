@@ -22,7 +22,7 @@ from wardcare.demo.synthetic_hospital import (
 )
 from wardcare.domain import nhs_number
 from wardcare.domain.actor import WARDCARE_SYSTEM
-from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.context import AppContext
 
 SPEC = HospitalSpec(
@@ -80,7 +80,7 @@ def test_ward_manager_prints_the_sheet_and_it_is_kept(
     )
 
     # The sheet is kept: the same bytes, with every patient's version it was built from.
-    found = fhir.search(
+    found = fhir_reads.search(
         context,
         actor=WARDCARE_SYSTEM,
         resource_type="DocumentReference",
@@ -94,7 +94,7 @@ def test_ward_manager_prints_the_sheet_and_it_is_kept(
         assert f"Patient/{admitted.patient['id']}/_history/1" in related
         assert f"Encounter/{admitted.encounter['id']}/_history/1" in related
     binary_id = document["content"][0]["attachment"]["url"].split("/")[1]
-    binary = fhir.read(
+    binary = fhir_reads.read(
         context, actor=WARDCARE_SYSTEM, resource_type="Binary", resource_id=binary_id
     )
     assert base64.b64decode(orjson.loads(binary.content or b"{}")["data"]) == pdf
@@ -102,7 +102,9 @@ def test_ward_manager_prints_the_sheet_and_it_is_kept(
 
     # The print is audited as an export (DICOM 110106), naming what was kept and who printed it.
     officer = dataclasses.replace(WARDCARE_SYSTEM, scopes=frozenset({"system/AuditEvent.rs"}))
-    audits = fhir.search(context, actor=officer, resource_type="AuditEvent", params=[]).page.matches
+    audits = fhir_reads.search(
+        context, actor=officer, resource_type="AuditEvent", params=[]
+    ).page.matches
     (event,) = [orjson.loads(a.content or b"{}") for a in audits]
     assert event["type"]["code"] == "110106"
     assert event["agent"][0]["who"]["display"] == "Sister Grace Ward (ward manager)"

@@ -13,6 +13,7 @@ from tests import factories
 from wardcare.domain.actor import UNAUTHENTICATED_DEVELOPER as ACTOR
 from wardcare.fhir import codes
 from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.care_plan_apply import apply_plan
 from wardcare.services.care_plan_changes import activate_plan
 from wardcare.services.context import AppContext
@@ -82,6 +83,8 @@ def test_an_escalation_beside_open_interventions_is_the_only_one_shown(
     shown = _escalations(context, patient_id)
     assert [e.reference for e in shown] == [f"Task/{recorded.escalation.id}"]
     assert shown[0].priority == "urgent"
-    task = fhir.read(context, actor=ACTOR, resource_type="Task", resource_id=recorded.escalation.id)
+    task = fhir_reads.read(
+        context, actor=ACTOR, resource_type="Task", resource_id=recorded.escalation.id
+    )
     assert task.content is not None
     assert f'"system":"{codes.TASK_TYPE}"' in task.content.decode()

@@ -9,6 +9,7 @@ from typing import Any
 from tests import factories
 from wardcare.domain.actor import UNAUTHENTICATED_DEVELOPER
 from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.context import AppContext
 
 ACTOR = UNAUTHENTICATED_DEVELOPER
@@ -20,7 +21,7 @@ def _store(context: AppContext, resource: dict[str, Any]) -> str:
 
 
 def _searched(context: AppContext, resource_type: str, params: list[tuple[str, str]]) -> list[Any]:
-    result = fhir.search(context, actor=ACTOR, resource_type=resource_type, params=params)
+    result = fhir_reads.search(context, actor=ACTOR, resource_type=resource_type, params=params)
     return [(m.id, m.version_id, m.content) for m in result.page.matches]
 
 

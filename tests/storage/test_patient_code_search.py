@@ -12,6 +12,7 @@ import pytest
 from tests import factories
 from wardcare.domain.actor import UNAUTHENTICATED_DEVELOPER
 from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.context import AppContext
 from wardcare.storage import search_sql
 
@@ -24,7 +25,7 @@ def _store(context: AppContext, resource: dict[str, Any]) -> str:
 
 
 def _answer(context: AppContext, params: list[tuple[str, str]]) -> tuple[list[str], int | None]:
-    result = fhir.search(context, actor=ACTOR, resource_type="Observation", params=params)
+    result = fhir_reads.search(context, actor=ACTOR, resource_type="Observation", params=params)
     return [m.id for m in result.page.matches], result.page.total
 
 
@@ -47,7 +48,7 @@ def record(context: AppContext) -> dict[str, str]:
     rate["code"] = {"coding": [{"system": LOINC, "code": "9279-1"}]}
     rate["valueQuantity"] = {"value": 18, "unit": "/min", "system": factories.UCUM, "code": "/min"}
     changed = _store(context, rate)
-    stored = fhir.read(context, actor=ACTOR, resource_type="Observation", resource_id=changed)
+    stored = fhir_reads.read(context, actor=ACTOR, resource_type="Observation", resource_id=changed)
     assert stored.content is not None
     now_heart_rate = {**factories.heart_rate(me, 88, "2026-11-22T12:30:00Z"), "id": changed}
     fhir.update(

@@ -11,6 +11,7 @@ import pytest
 from tests.storage.test_patient_code_search import ACTOR, LOINC, record  # noqa: F401
 from wardcare.fhir.dates import date_range
 from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.context import AppContext
 from wardcare.storage.unit_of_work import Transaction
 
@@ -44,7 +45,7 @@ def test_the_fixed_statement_answers_the_page_the_search_answers(
         ("_count", str(limit)),
         ("_offset", str(offset)),
     ]
-    searched = fhir.search(context, actor=ACTOR, resource_type="Observation", params=params)
+    searched = fhir_reads.search(context, actor=ACTOR, resource_type="Observation", params=params)
     with context.uow.read() as tx:
         fixed = tx.resources.recent_with_codes(
             "Observation",

@@ -27,7 +27,7 @@ from wardcare.devauth.authorization_server import (
     OAuthError,
 )
 from wardcare.domain.actor import WARDCARE_SYSTEM
-from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.context import AppContext
 
 router = APIRouter(tags=["DEV ONLY: demo authorisation server"])
@@ -193,7 +193,7 @@ patients.</p>
 
 
 def _patients(ctx: AppContext) -> list[tuple[str, str]]:
-    found = fhir.search(
+    found = fhir_reads.search(
         ctx, actor=WARDCARE_SYSTEM, resource_type="Patient", params=[("_count", "100")]
     )
     rows = []

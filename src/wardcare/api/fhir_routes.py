@@ -27,6 +27,7 @@ from wardcare.fhir.capability import capability_statement
 from wardcare.fhir.validation import parse_json
 from wardcare.services import assessment_amendment as amendment
 from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services import record_assessment as assessments
 from wardcare.services.bundle_processing import process_bundle
 
@@ -73,7 +74,7 @@ async def system_history(
     request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     params = request.query_params.multi_items()
-    result = await run_in_worker(lambda: fhir.history(ctx, actor=actor, params=params))
+    result = await run_in_worker(lambda: fhir_reads.history(ctx, actor=actor, params=params))
     return fhir_response(
         bundles.history_bundle(
             base_url=base_url,
@@ -147,7 +148,7 @@ async def _search(
     base_url: str,
 ) -> Response:
     result = await run_in_worker(
-        lambda: fhir.search(ctx, actor=actor, resource_type=resource_type, params=params)
+        lambda: fhir_reads.search(ctx, actor=actor, resource_type=resource_type, params=params)
     )
     return fhir_response(
         bundles.searchset(
@@ -189,7 +190,7 @@ async def type_history(
 ) -> Response:
     params = request.query_params.multi_items()
     result = await run_in_worker(
-        lambda: fhir.history(ctx, actor=actor, resource_type=resource_type, params=params)
+        lambda: fhir_reads.history(ctx, actor=actor, resource_type=resource_type, params=params)
     )
     return fhir_response(
         bundles.history_bundle(
@@ -207,7 +208,9 @@ async def type_history(
 @router.get("/{resource_type}/{resource_id}", summary="Read")
 async def read(resource_type: str, resource_id: str, ctx: ContextDep, actor: ActorDep) -> Response:
     stored = await run_in_worker(
-        lambda: fhir.read(ctx, actor=actor, resource_type=resource_type, resource_id=resource_id)
+        lambda: fhir_reads.read(
+            ctx, actor=actor, resource_type=resource_type, resource_id=resource_id
+        )
     )
     assert stored.content is not None
     return fhir_response(stored.content, headers=version_headers(stored))
@@ -272,7 +275,7 @@ async def instance_history(
 ) -> Response:
     params = request.query_params.multi_items()
     result = await run_in_worker(
-        lambda: fhir.history(
+        lambda: fhir_reads.history(
             ctx, actor=actor, resource_type=resource_type, resource_id=resource_id, params=params
         )
     )
@@ -294,7 +297,7 @@ async def vread(
     resource_type: str, resource_id: str, version_id: str, ctx: ContextDep, actor: ActorDep
 ) -> Response:
     stored = await run_in_worker(
-        lambda: fhir.vread(
+        lambda: fhir_reads.vread(
             ctx,
             actor=actor,
             resource_type=resource_type,

@@ -84,6 +84,9 @@ class Criterion:
     values: tuple[Value, ...]  # ORed
     missing: bool | None = None  # the :missing modifier
     negate: bool = False  # the :not modifier on tokens
+    # A chained search (3.1.1.4.12, `patient.identifier=...`): `param` is the reference, and
+    # each (target type, criterion on that type) is ORed; `values` is then empty.
+    chain: tuple[tuple[str, Criterion], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,8 +130,11 @@ def parse_search(
         if "\x00" in raw_name or "\x00" in raw_value:
             raise _bad("A search parameter contains a NUL character", raw_name.replace("\x00", ""))
         name, _, modifier = raw_name.partition(":")
-        if "." in raw_name or name == "_has":
+        if name == "_has":
             raise _chain_refused(raw_name, name, resource_type)
+        if "." in raw_name:
+            query.criteria.append(_chained(raw_name, raw_value, resource_type, registry))
+            continue
         if name in _RESULT_PARAMS:
             _result_param(query, name, raw_value, registry, max_count)
             continue
@@ -144,9 +150,9 @@ def parse_search(
 
 
 def _chain_refused(raw_name: str, name: str, resource_type: str) -> errors.WardCareError:
-    """Chaining (3.1.1.4.12) and reverse chaining with _has (3.1.1.4.13) are not supported:
-    said plainly, with what to do instead, rather than read as an unknown parameter or (as
-    `subject:Patient.name` was) a type modifier that quietly matched nothing."""
+    """Reverse chaining with _has (3.1.1.4.13) and chains of more than one link are not
+    supported: said plainly, with what to do instead, rather than read as an unknown parameter
+    or (as `subject:Patient.name` once was) a type modifier that quietly matched nothing."""
     if name == "_has":
         message = (
             f"Reverse chaining ({raw_name}) is not supported: search the other resource type "
@@ -155,11 +161,53 @@ def _chain_refused(raw_name: str, name: str, resource_type: str) -> errors.WardC
     else:
         reference = name.split(".", 1)[0]
         message = (
-            f"Chained search ({raw_name}) is not supported: search the referenced resource "
-            f"first (e.g. Patient?identifier=system|value), then "
-            f"{resource_type}?{reference}=Type/id with the ids it finds"
+            f"Chained search ({raw_name}) is supported one link deep (e.g. "
+            f"{reference}.identifier=system|value): search the resource the chain ends at "
+            f"first, then {resource_type}?{reference}=Type/id with the ids it finds"
         )
     return _bad(message, raw_name, code="not-supported")
+
+
+def _chained(
+    raw_name: str, raw_value: str, resource_type: str, registry: SearchParameterRegistry
+) -> Criterion:
+    """`ref[:Type].param[:modifier]=value` (FHIR R4 3.1.1.4.12): resources whose reference
+    `ref` points at a resource of a type it may refer to (or of `Type`) that matches
+    `param=value`. One link deep: what a UK integration asks most, `patient.identifier=` an NHS
+    number, without a second round trip."""
+    head, _, tail = raw_name.partition(".")
+    name, _, type_modifier = head.partition(":")
+    if "." in tail or not tail:
+        raise _chain_refused(raw_name, name, resource_type)
+    param = registry.for_type(resource_type).get(name)
+    if param is None or param.type != ParamType.REFERENCE:
+        raise _bad(
+            f"Chained search ({raw_name}): {name!r} is not a reference parameter of "
+            f"{resource_type}",
+            raw_name,
+            code="not-supported",
+        )
+    if type_modifier and not (
+        type_modifier in param.targets if param.targets else is_served(type_modifier)
+    ):
+        raise _bad(
+            f"{raw_name}: {type_modifier!r} is not a resource type {name} can refer to", raw_name
+        )
+    targets = (type_modifier,) if type_modifier else param.targets
+    chained_name, _, chained_modifier = tail.partition(":")
+    chain = []
+    for target in targets:
+        chained = registry.for_type(target).get(chained_name)
+        if chained is not None and is_served(target):
+            chain.append((target, _criterion(chained, chained_modifier, raw_value, raw_name)))
+    if not chain:
+        raise _bad(
+            f"Chained search ({raw_name}): no type {name} refers to "
+            f"({', '.join(targets) or 'none known'}) has a search parameter {chained_name!r}",
+            raw_name,
+            code="not-supported",
+        )
+    return Criterion(param, (), chain=tuple(chain))
 
 
 def _bad(message: str, name: str, code: str = "invalid") -> errors.WardCareError:

@@ -17,8 +17,7 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import NEWS2_LINK_IDS
 from wardcare.domain.assessment_scoring import Answer, AnswerError, score
 from wardcare.domain.news2 import Parameter
-from wardcare.services import fhir_interactions as fhir
-from wardcare.services import news2_from_vitals
+from wardcare.services import fhir_reads, news2_from_vitals
 from wardcare.services.context import AppContext
 
 
@@ -54,7 +53,7 @@ def preview(
     loaded = template_or_404(ctx, template_id)
     scale = 1
     with ctx.uow.read() as tx:
-        fhir.read_in(tx, resource_type="Patient", resource_id=patient_id)
+        fhir_reads.read_in(tx, resource_type="Patient", resource_id=patient_id)
         if loaded.template.engine == "news2":
             scale = news2_from_vitals.spo2_scale(tx, ctx, f"Patient/{patient_id}")
     problems = item_problems(loaded, answers, spo2_scale=scale)

@@ -23,7 +23,7 @@ from wardcare.fhir.bundles import searchset
 from wardcare.fhir.outcomes import operation_outcome, status_for
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import assessment_amendment as amendment
-from wardcare.services import authorisation
+from wardcare.services import authorisation, fhir_reads
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services import record_assessment as assessments
 from wardcare.services.context import AppContext
@@ -435,7 +435,7 @@ def _get(
     ctx: AppContext, actor: Actor, entry: _Entry, base_url: str, tx: Transaction | None
 ) -> dict[str, Any]:
     if entry.query is not None or entry.resource_id is None:
-        result = fhir.search(
+        result = fhir_reads.search(
             ctx, actor=actor, resource_type=entry.resource_type, params=entry.query or []
         )
         body = searchset(
@@ -450,7 +450,7 @@ def _get(
         )
         return {"resource": orjson.Fragment(body), "response": {"status": "200 OK"}}
     if entry.version:
-        stored = fhir.vread(
+        stored = fhir_reads.vread(
             ctx,
             actor=actor,
             resource_type=entry.resource_type,
@@ -459,10 +459,12 @@ def _get(
         )
     elif tx is not None:
         granted = authorisation.authorise(actor, Interaction.READ, entry.resource_type)
-        stored = fhir.read_in(tx, resource_type=entry.resource_type, resource_id=entry.resource_id)
+        stored = fhir_reads.read_in(
+            tx, resource_type=entry.resource_type, resource_id=entry.resource_id
+        )
         authorisation.check_visible(actor, granted, stored)
     else:
-        stored = fhir.read(
+        stored = fhir_reads.read(
             ctx, actor=actor, resource_type=entry.resource_type, resource_id=entry.resource_id
         )
     return _written(stored, 200)

@@ -24,7 +24,7 @@ from wardcare.fhir.intervention_timing import (
     timing_to_fhir,
 )
 from wardcare.fhir.versions import StoredVersion
-from wardcare.services import authorisation
+from wardcare.services import authorisation, fhir_reads
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.care_plan_proposals import open_plans
 from wardcare.services.context import AppContext
@@ -56,7 +56,7 @@ def draft_plans(ctx: AppContext, *, actor: Actor, patient_id: str) -> list[Draft
     """Plans applied from a template but not yet active: the nurse personalises and activates."""
     authorisation.authorise_patient(actor, patient_id, authorisation.CARE_PLAN_READS)
     with ctx.uow.read() as tx:
-        fhir.read_in(tx, resource_type="Patient", resource_id=patient_id)
+        fhir_reads.read_in(tx, resource_type="Patient", resource_id=patient_id)
         drafts = [
             (v, p)
             for v, p in open_plans(tx, ctx, f"Patient/{patient_id}")
@@ -127,7 +127,7 @@ def _changed(
     version: int,
     change: Any,
 ) -> StoredVersion:
-    stored = fhir.read(ctx, actor=actor, resource_type=resource_type, resource_id=resource_id)
+    stored = fhir_reads.read(ctx, actor=actor, resource_type=resource_type, resource_id=resource_id)
     resource = change(orjson.loads(stored.content or b"{}"))
     return fhir.update(
         ctx,

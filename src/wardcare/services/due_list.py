@@ -32,7 +32,7 @@ from wardcare.fhir.vital_signs import effective_range
 from wardcare.services import authorisation, news2_from_vitals
 from wardcare.services.care_plan_work import PlanWork, active_plans
 from wardcare.services.context import AppContext
-from wardcare.services.fhir_interactions import read_in
+from wardcare.services.fhir_reads import read_in
 from wardcare.services.ward_census import Bed, WardCensus, census_in
 from wardcare.storage.unit_of_work import Transaction
 

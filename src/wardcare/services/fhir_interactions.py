@@ -3,6 +3,8 @@
 Each public function runs in its own unit of work; the `*_in` forms run inside a transaction they
 are given, so a transaction Bundle can apply many of them all-or-nothing. Validation happens
 before the write transaction opens: CPU work never holds the database's write lock.
+
+This module writes (create, update, delete); `fhir_reads` reads, searches and lists history.
 """
 
 from __future__ import annotations
@@ -20,16 +22,15 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, WardCareError
 from wardcare.fhir import resource_ids
-from wardcare.fhir.dates import InvalidDate, date_range, to_micros
+from wardcare.fhir.dates import to_micros
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.resource_types import APPEND_ONLY_TYPES, NO_PROVENANCE_TYPES, is_served
-from wardcare.fhir.search_query import SearchQuery, parse_search
+from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import authorisation
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import provenance_for, record_provenance
 from wardcare.services.vital_sign_checks import check_vital_signs
-from wardcare.storage.resource_search import SearchPage
 from wardcare.storage.unit_of_work import Transaction
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -44,20 +45,6 @@ class WriteResult:
     created: bool  # 201 Created rather than 200 OK
 
 
-@dataclass(frozen=True)
-class SearchResult:
-    query: SearchQuery
-    page: SearchPage
-
-
-@dataclass(frozen=True)
-class HistoryResult:
-    versions: list[StoredVersion]
-    total: int
-    count: int
-    offset: int
-
-
 class _Retry(Exception):
     """A concurrent writer won a race this attempt lost; run the whole use case again."""
 
@@ -67,8 +54,13 @@ def check_type(resource_type: str) -> None:
         raise errors.error(Category.NOT_FOUND, f"WardCare does not serve {resource_type} resources")
 
 
+def is_valid_id(resource_id: str) -> bool:
+    """A FHIR id: 1-64 of A-Z, a-z, 0-9, '-' and '.' (FHIR R4 2.24.0.2, id)."""
+    return _ID.match(resource_id) is not None
+
+
 def check_id(resource_id: str) -> None:
-    if not _ID.match(resource_id):
+    if not is_valid_id(resource_id):
         raise errors.invalid(f"{resource_id!r} is not a valid FHIR id", "id")
 
 
@@ -237,63 +229,6 @@ def _conditional_match(
     return matches[0] if matches else None
 
 
-# -- read ----------------------------------------------------------------------------------
-
-
-def read(ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str) -> StoredVersion:
-    """Read the current version (3.1.0.2); a deleted resource is 410 Gone."""
-    check_type(resource_type)
-    granted = authorisation.authorise(actor, Interaction.READ, resource_type)
-    with ctx.uow.read() as tx:
-        stored = read_in(tx, resource_type=resource_type, resource_id=resource_id)
-    authorisation.check_visible(actor, granted, stored)
-    return stored
-
-
-def read_in(tx: Transaction, *, resource_type: str, resource_id: str) -> StoredVersion:
-    if not _ID.match(resource_id):
-        raise errors.not_found(f"{resource_type}/{resource_id!r} is not known")
-    stored = tx.resources.current(resource_type, resource_id)
-    if stored is None:
-        raise errors.not_found(f"{resource_type}/{resource_id} is not known")
-    if stored.deleted:
-        raise WardCareError(
-            Category.GONE,
-            [
-                errors.Issue(
-                    f"{resource_type}/{resource_id} was deleted (version {stored.version_id}); "
-                    "its history remains"
-                )
-            ],
-        )
-    return stored
-
-
-def vread(
-    ctx: AppContext, *, actor: Actor, resource_type: str, resource_id: str, version_id: str
-) -> StoredVersion:
-    """Read one version (3.1.0.3); a deletion version is 410 Gone."""
-    check_type(resource_type)
-    granted = authorisation.authorise(actor, Interaction.READ, resource_type)
-    if (
-        not _ID.match(resource_id)
-        or not (version_id.isascii() and version_id.isdigit())
-        or len(version_id) > 9
-    ):
-        raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id!r}")
-    with ctx.uow.read() as tx:
-        stored = tx.resources.version(resource_type, resource_id, int(version_id))
-    if stored is None:
-        raise errors.not_found(f"{resource_type}/{resource_id} has no version {version_id}")
-    if stored.deleted:
-        raise errors.error(
-            Category.GONE,
-            f"Version {version_id} of {resource_type}/{resource_id} records its deletion",
-        )
-    authorisation.check_visible(actor, granted, stored)
-    return stored
-
-
 # -- update and delete ---------------------------------------------------------------------
 
 
@@ -436,7 +371,7 @@ def delete_in(
         raise errors.error(
             Category.NOT_ALLOWED, f"{resource_type} is append-only: it is never deleted"
         )
-    if not _ID.match(resource_id):
+    if not is_valid_id(resource_id):
         raise errors.not_found(f"{resource_type}/{resource_id!r} is not known")
     current = tx.resources.current(resource_type, resource_id, for_update=True)
     authorisation.check_existing(actor, Interaction.DELETE, current)
@@ -466,78 +401,6 @@ def _check_version(current: StoredVersion, expected: int | None) -> None:
             f"{current.resource_type}/{current.id} is at version {current.version_id}, "
             f"not {expected}: read it again and reapply the change",
         )
-
-
-# -- search and history --------------------------------------------------------------------
-
-
-def search(
-    ctx: AppContext, *, actor: Actor, resource_type: str, params: list[tuple[str, str]]
-) -> SearchResult:
-    """Search (3.1.1) by GET or POST _search."""
-    check_type(resource_type)
-    granted = authorisation.authorise(actor, Interaction.SEARCH, resource_type)
-    params = authorisation.restrict_search(actor, granted, resource_type, params)
-    query = parse_search(
-        resource_type,
-        params,
-        ctx.search_parameters,
-        default_count=ctx.settings.default_page_size,
-        max_count=ctx.settings.max_page_size,
-    )
-    with ctx.uow.read() as tx:
-        page = tx.resources.search(query)
-    return SearchResult(query, authorisation.visible_page(actor, page))
-
-
-def history(
-    ctx: AppContext,
-    *,
-    actor: Actor,
-    resource_type: str | None = None,
-    resource_id: str | None = None,
-    params: list[tuple[str, str]],
-) -> HistoryResult:
-    """Instance, type and system history (3.1.0.11), newest first."""
-    if resource_type:
-        check_type(resource_type)
-    # Instance history is a read of one resource; type and system history are searches.
-    interaction = Interaction.READ if resource_id else Interaction.SEARCH
-    if resource_type:
-        authorisation.authorise(actor, interaction, resource_type)
-    count, offset, since = ctx.settings.default_page_size, 0, None
-    for name, value in params:
-        if name in ("_count", "_offset"):
-            if not (value.isascii() and value.isdigit()) or len(value) > 9:
-                raise errors.invalid(f"{name} must be a whole number below 10^9", name)
-            if name == "_count":
-                count = min(int(value), ctx.settings.max_page_size)
-            else:
-                offset = int(value)
-        elif name == "_since":
-            try:
-                since = date_range(value)[0]
-            except InvalidDate as exc:
-                raise errors.invalid(f"_since: {exc}", "_since") from exc
-        elif name not in ("_format", "_pretty"):
-            raise errors.invalid(f"Unknown history parameter {name!r}", name, code="not-supported")
-    if resource_id is not None and not _ID.match(resource_id):
-        raise errors.not_found(f"{resource_type}/{resource_id!r} is not known")
-    with ctx.uow.read() as tx:
-        if resource_type and resource_id:
-            read_in_any = tx.resources.current(resource_type, resource_id)
-            authorisation.check_existing(actor, interaction, read_in_any)
-            if read_in_any is None:
-                raise errors.not_found(f"{resource_type}/{resource_id} is not known")
-        versions, total = tx.resources.history(
-            resource_type=resource_type,
-            resource_id=resource_id,
-            since=since,
-            count=count,
-            offset=offset,
-        )
-    versions = authorisation.only_visible(actor, versions, interaction)
-    return HistoryResult(versions, total, count, offset)
 
 
 # -- shared --------------------------------------------------------------------------------

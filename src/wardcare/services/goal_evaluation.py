@@ -27,7 +27,7 @@ from wardcare.fhir.care_planning import (
 from wardcare.fhir.dates import instant
 from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
-from wardcare.services import authorisation
+from wardcare.services import authorisation, fhir_reads
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
@@ -46,7 +46,7 @@ def evaluate_goal(
     now = ctx.clock.now()
     display, achievement = EVALUATION_RESULTS[result]
     with ctx.uow.write() as tx:
-        current = fhir.read_in(tx, resource_type="Goal", resource_id=goal_id)
+        current = fhir_reads.read_in(tx, resource_type="Goal", resource_id=goal_id)
         goal = orjson.loads(current.content or b"{}")
         # Evaluating updates the goal and adds the evaluation Observation.
         authorisation.authorise_patient_write(

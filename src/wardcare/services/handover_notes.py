@@ -22,7 +22,7 @@ from wardcare.errors import Category
 from wardcare.fhir import resource_ids
 from wardcare.fhir.dates import instant
 from wardcare.fhir.versions import StoredVersion
-from wardcare.services import authorisation
+from wardcare.services import authorisation, fhir_reads
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.handover_records import NOTE_CATEGORY, SBAR_HANDOVER, search_all
@@ -95,7 +95,7 @@ def record_note(ctx: AppContext, *, actor: Actor, patient_id: str, body: Any) ->
     )
     sections = _checked_sections(body)
     with ctx.uow.write() as tx:
-        fhir.read_in(tx, resource_type="Patient", resource_id=patient_id)
+        fhir_reads.read_in(tx, resource_type="Patient", resource_id=patient_id)
         note: dict[str, Any] = {
             "resourceType": "Communication",
             "status": "in-progress",
@@ -131,7 +131,7 @@ def record_note(ctx: AppContext, *, actor: Actor, patient_id: str, body: Any) ->
 
 
 def _note(tx: Transaction, patient_id: str, note_id: str) -> dict[str, Any]:
-    stored = fhir.read_in(tx, resource_type="Communication", resource_id=note_id)
+    stored = fhir_reads.read_in(tx, resource_type="Communication", resource_id=note_id)
     note: dict[str, Any] = orjson.loads(stored.content or b"{}")
     categories = {c.get("code") for cat in note.get("category", ()) for c in cat.get("coding", ())}
     if (

@@ -29,7 +29,7 @@ from wardcare.fhir.care_planning import (
 )
 from wardcare.fhir.dates import instant
 from wardcare.fhir.versions import StoredVersion
-from wardcare.services import authorisation
+from wardcare.services import authorisation, fhir_reads
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.care_plan_work import active_plans
 from wardcare.services.context import AppContext
@@ -67,7 +67,7 @@ def record_occurrence(
             "An intervention cannot be documented in the future", "performed"
         )
     with ctx.uow.write() as tx:
-        stored = fhir.read_in(tx, resource_type="Task", resource_id=task_id)
+        stored = fhir_reads.read_in(tx, resource_type="Task", resource_id=task_id)
         task = orjson.loads(stored.content or b"{}")
         # Documenting updates the intervention and adds a Task for the occurrence.
         authorisation.authorise_patient_write(

@@ -15,8 +15,7 @@ from wardcare.domain.actor import Actor
 from wardcare.fhir.dates import from_micros
 from wardcare.fhir.indexing import split_reference
 from wardcare.fhir.vital_signs import effective_range
-from wardcare.services import authorisation
-from wardcare.services import fhir_interactions as fhir
+from wardcare.services import authorisation, fhir_reads
 from wardcare.services.context import AppContext
 from wardcare.services.due_list import latest_results
 from wardcare.services.patient_care_plans import CarePlanSummary, care_plans_for
@@ -67,7 +66,7 @@ def patient_chart(ctx: AppContext, *, actor: Actor, patient_id: str) -> PatientC
     now = ctx.clock.now()
     with ctx.uow.read() as tx:
         patient = orjson.loads(
-            fhir.read_in(tx, resource_type="Patient", resource_id=patient_id).content or b"{}"
+            fhir_reads.read_in(tx, resource_type="Patient", resource_id=patient_id).content or b"{}"
         )
         encounter, bed_code = _current_stay(tx, ctx, patient_id)
         ids = [patient_id]
@@ -90,7 +89,7 @@ def current_encounter(ctx: AppContext, *, actor: Actor, patient_id: str) -> str 
     """ "Encounter/id" of the patient's stay in progress, for an assessment recorded now."""
     authorisation.authorise_patient(actor, patient_id, ("Patient", "Encounter"))
     with ctx.uow.read() as tx:
-        fhir.read_in(tx, resource_type="Patient", resource_id=patient_id)
+        fhir_reads.read_in(tx, resource_type="Patient", resource_id=patient_id)
         encounter, _bed = _current_stay(tx, ctx, patient_id)
     return f"Encounter/{encounter['id']}" if encounter else None
 

@@ -26,8 +26,7 @@ from wardcare.fhir.dates import from_micros, instant
 from wardcare.fhir.vital_signs import effective_range, readings
 from wardcare.handover import rendering
 from wardcare.handover.model import NONE_RECORDED, AssessmentLine, DocumentHeader, PatientHandover
-from wardcare.services import audit, authorisation
-from wardcare.services import fhir_interactions as fhir
+from wardcare.services import audit, authorisation, fhir_reads
 from wardcare.services import handover_presentation as present
 from wardcare.services.context import AppContext
 from wardcare.services.due_list import BedDue, latest_results, ward_due_in
@@ -82,7 +81,7 @@ def gather_patient(ctx: AppContext, *, actor: Actor, patient_id: str) -> Patient
     since = read_at - CHART_SPAN
     with ctx.uow.read() as tx:
         patient = orjson.loads(
-            fhir.read_in(tx, resource_type="Patient", resource_id=patient_id).content or b"{}"
+            fhir_reads.read_in(tx, resource_type="Patient", resource_id=patient_id).content or b"{}"
         )
         encounters = search_all(
             tx, ctx, "Encounter", [("patient", f"Patient/{patient_id}"), ("status", "in-progress")]

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Select,
     Table,
     and_,
@@ -189,21 +190,29 @@ def _sort_value(resource_type: str, key: SortKey) -> ColumnElement[Any]:
 
 
 def _criterion(
-    resource_type: str, criterion: Criterion, *, per_candidate: bool = False
+    resource_type: str,
+    criterion: Criterion,
+    *,
+    per_candidate: bool = False,
+    res: FromClause = resources,
 ) -> ColumnElement[bool]:
+    """The condition on `res` (the `resources` table, or an alias of it for a chain's target)
+    that one criterion sets."""
     param = criterion.param
+    if criterion.chain:
+        return _chained(resource_type, criterion)
     if param.code == "_id":
         ids = [v.code for v in criterion.values if isinstance(v, TokenValue) and v.code]
         if criterion.missing is not None:
             return false() if criterion.missing else true()
-        condition = resources.c.id.in_(ids)
+        condition = res.c.id.in_(ids)
         return not_(condition) if criterion.negate else condition
     if param.code == "_lastUpdated":
         if criterion.missing is not None:
             # Every version has a lastUpdated (it is a column, not an index row): an empty OR
             # here was a 500.
             return false() if criterion.missing else true()
-        lu = resources.c.last_updated
+        lu = res.c.last_updated
         return or_(
             *(_date_condition(lu, lu, v) for v in criterion.values if isinstance(v, DateValue))
         )
@@ -215,19 +224,40 @@ def _criterion(
         else table.c.param.in_(param.row_params),
     ]
     if criterion.missing is not None:
-        present = resources.c.rid.in_(select(table.c.rid).where(*base))
+        present = res.c.rid.in_(select(table.c.rid).where(*base))
         return not_(present) if criterion.missing else present
     value_conditions = [_value_condition(table, value) for value in criterion.values]
     if per_candidate:
         found = (
             select(table.c.rid)
-            .where(table.c.rid == resources.c.rid, *base, or_(*value_conditions))
+            .where(table.c.rid == res.c.rid, *base, or_(*value_conditions))
             .exists()
         )
         return not_(found) if criterion.negate else found
     lookup = select(table.c.rid).where(*base, or_(*value_conditions))
     if criterion.negate:
-        return resources.c.rid.not_in(lookup)
+        return res.c.rid.not_in(lookup)
+    return res.c.rid.in_(lookup)
+
+
+def _chained(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
+    """`ref.param=value`: the rids whose reference rows point at a current resource of a target
+    type that matches `param=value` there (its criterion set on an alias of `resources`)."""
+    ref = search_reference.c
+    targets = []
+    for target_type, inner in criterion.chain:
+        target = resources.alias(f"chained_{target_type.lower()}")
+        ids = select(target.c.id).where(
+            target.c.resource_type == target_type,
+            ~target.c.deleted,
+            _criterion(target_type, inner, res=target),
+        )
+        targets.append(and_(ref.target_type == target_type, ref.target_id.in_(ids)))
+    lookup = select(ref.rid).where(
+        ref.resource_type == resource_type,
+        ref.param.in_(criterion.param.row_params),
+        or_(*targets),
+    )
     return resources.c.rid.in_(lookup)
 
 

@@ -22,7 +22,7 @@ from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.worker_threads import run_in_worker
 from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
-from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.assessment_preview import preview, template_or_404
 from wardcare.services.context import AppContext
 from wardcare.services.patient_chart import current_encounter
@@ -49,9 +49,9 @@ class _Form:
 
 def _load(ctx: AppContext, actor: Actor, patient_id: str, template_id: str) -> _Form:
     loaded = template_or_404(ctx, template_id)
-    patient = fhir.read(ctx, actor=actor, resource_type="Patient", resource_id=patient_id)
+    patient = fhir_reads.read(ctx, actor=actor, resource_type="Patient", resource_id=patient_id)
     # The form is built from the Questionnaire as published in the record, not from the file.
-    published = fhir.read(
+    published = fhir_reads.read(
         ctx, actor=actor, resource_type="Questionnaire", resource_id=loaded.template.id
     )
     questionnaire = orjson.loads(published.content or b"{}")
@@ -224,7 +224,7 @@ async def assessment_recorded(
         def read(kind: str, rid: str | None) -> dict[str, Any] | None:
             if rid is None:
                 return None
-            stored = fhir.read(ctx, actor=actor, resource_type=kind, resource_id=rid)
+            stored = fhir_reads.read(ctx, actor=actor, resource_type=kind, resource_id=rid)
             return dict(orjson.loads(stored.content or b"{}"))
 
         found: dict[str, Any] = {

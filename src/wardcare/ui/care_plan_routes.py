@@ -23,7 +23,7 @@ from wardcare.api.dependencies import ActorDep, ContextDep
 from wardcare.api.worker_threads import run_in_worker
 from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
-from wardcare.services import fhir_interactions as fhir
+from wardcare.services import fhir_reads
 from wardcare.services.care_plan_apply import apply_plan
 from wardcare.services.care_plan_changes import (
     activate_plan,
@@ -44,7 +44,7 @@ router = APIRouter()
 
 
 def _view(ctx: AppContext, actor: Actor, patient_id: str) -> dict[str, Any]:
-    patient = fhir.read(ctx, actor=actor, resource_type="Patient", resource_id=patient_id)
+    patient = fhir_reads.read(ctx, actor=actor, resource_type="Patient", resource_id=patient_id)
     return {
         "patient": orjson.loads(patient.content or b"{}"),
         "summary": care_summary(ctx, actor=actor, patient_id=patient_id),
