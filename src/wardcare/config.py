@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # At NEWS2 7 or more (RCP chart 2: continuous monitoring) the due list shows obs overdue when
     # no new set was scored within this many minutes of the last one.
     news2_high_score_minutes: int = Field(default=30, ge=1)
+    # A reading or form dated more than this many minutes after the server's clock is refused
+    # (hazard API1: a far-future date hid its assessment from the due list).
+    future_tolerance_minutes: int = Field(default=15, ge=0)
     # Times shown to people are ward-local (brief section 7); everything stored is UTC.
     local_timezone: str = "Europe/London"
     # SMART on FHIR resource-server security (README "Security and audit"): tokens are accepted

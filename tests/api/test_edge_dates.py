@@ -27,6 +27,15 @@ from wardcare.services.context import AppContext
 
 
 @pytest.fixture
+def context(context: AppContext) -> AppContext:
+    """A store that already holds far-future records (stored before readings dated in the
+    future were refused, or where a trust set `future_tolerance_minutes` wide): every page
+    must still answer. tests/api/test_future_dates.py holds the refusal itself (hazard API1)."""
+    wide = context.settings.model_copy(update={"future_tolerance_minutes": 10**10})
+    return dataclasses.replace(context, settings=wide)
+
+
+@pytest.fixture
 def ward_client(context: AppContext) -> Iterator[TestClient]:
     app = create_app(dataclasses.replace(context, clock=FixedClock(NOW)))
     with TestClient(app, headers=auth_headers(context)) as client:
@@ -132,8 +141,8 @@ def test_a_weekly_assessment_dated_9999_12_31_is_not_due_rather_than_failing(
     ward_client: TestClient,
 ) -> None:
     # A week after the last day of the calendar is no date at all (domain/schedule.add_interval
-    # overflowed): the nurse sees the assessment as not due, with no next time. Hazard API1
-    # records the residual risk of a far-future date hiding an assessment.
+    # overflowed): the nurse sees the assessment as not due, with no next time. Such a date is
+    # now refused when recorded (hazard API1); one already on record must not break the page.
     ward, bed = _ward(ward_client)
     patient_id = _admit(ward_client, bed, ward, start=NOW.isoformat(), birth_date="1950-01-01")
     loaded, example = next(

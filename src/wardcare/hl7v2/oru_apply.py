@@ -7,6 +7,7 @@ from typing import Any
 
 from wardcare.domain.actor import Actor
 from wardcare.errors import WardCareError
+from wardcare.fhir.dates import to_micros
 from wardcare.fhir.vital_signs import readings
 from wardcare.hl7v2 import adt_to_fhir as adt
 from wardcare.hl7v2.adt_apply import required
@@ -17,6 +18,7 @@ from wardcare.hl7v2.oru_to_fhir import observations
 from wardcare.hl7v2.pid_to_patient import MappingProblem, MappingProblems, patient_keys
 from wardcare.services import hl7_inbound
 from wardcare.services.context import AppContext
+from wardcare.services.recorded_times import future_times
 from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.unit_of_work import Transaction
 
@@ -61,11 +63,18 @@ def apply_oru(
         zone=ctx.settings.local_timezone,
     )
     problems += result.problems
+    now = to_micros(ctx.clock.now())
     for observation in result.observations:
         try:
             check_vital_signs(observation)
         except WardCareError as exc:
             problems += [MappingProblem("102", issue.message, "OBX^^5") for issue in exc.issues]
+        problems += [
+            MappingProblem("102", issue.message, "OBX^^14")
+            for issue in future_times(
+                observation, now=now, tolerance_minutes=ctx.settings.future_tolerance_minutes
+            )
+        ]
     if problems:
         raise MappingProblems(problems)
     applied.patient = patient_ref

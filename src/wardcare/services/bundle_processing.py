@@ -27,6 +27,7 @@ from wardcare.services import authorisation, fhir_reads
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services import record_assessment as assessments
 from wardcare.services.context import AppContext
+from wardcare.services.recorded_times import check_recorded_times
 from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.unit_of_work import Transaction
 
@@ -133,6 +134,7 @@ def _validate(ctx: AppContext, entry: _Entry) -> None:
     try:
         ctx.validator.validate(entry.resource, expected_type=entry.resource_type)
         check_vital_signs(entry.resource)
+        check_recorded_times(ctx, entry.resource)
     except WardCareError as exc:
         prefix = f"Bundle.entry[{entry.index}].resource"
         exc.issues = [

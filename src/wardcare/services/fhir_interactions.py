@@ -30,6 +30,7 @@ from wardcare.fhir.versions import StoredVersion
 from wardcare.services import authorisation
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import provenance_for, record_provenance
+from wardcare.services.recorded_times import check_recorded_times
 from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.unit_of_work import Transaction
 
@@ -89,6 +90,7 @@ def create(
     ctx.validator.validate(resource, expected_type=resource_type)
     authorisation.check_write(actor, granted, resource)
     check_vital_signs(resource)
+    check_recorded_times(ctx, resource)
     return retrying(
         ctx,
         lambda tx: create_in(tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist),
@@ -273,6 +275,7 @@ def check_update(
     ctx.validator.validate(resource, expected_type=resource_type)
     authorisation.check_write(actor, granted, resource)
     check_vital_signs(resource)
+    check_recorded_times(ctx, resource)
     body_id = resource.get("id")
     if body_id is None:
         raise errors.invalid(

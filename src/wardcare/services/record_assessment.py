@@ -34,6 +34,7 @@ from wardcare.services import (
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
 from wardcare.services.provenance import record_provenance
+from wardcare.services.recorded_times import check_recorded_times
 from wardcare.storage.unit_of_work import Transaction
 
 TEMPLATE_BASE = "http://wardcare.org/fhir/Questionnaire/"
@@ -79,6 +80,7 @@ def template_for(ctx: AppContext, response: dict[str, Any]) -> LoadedTemplate | 
 def record_assessment(ctx: AppContext, *, actor: Actor, response: Any) -> RecordedAssessment:
     granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
     ctx.validator.validate(response, expected_type="QuestionnaireResponse")
+    check_recorded_times(ctx, response)
     authorisation.check_write(actor, granted, response)
     loaded = template_for(ctx, response)
     if loaded is None:
@@ -127,6 +129,7 @@ def extract(ctx: AppContext, *, actor: Actor, response: Any) -> dict[str, Any]:
     # A dry run of recording: it needs what recording needs, for the same patient.
     granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
     ctx.validator.validate(response, expected_type="QuestionnaireResponse")
+    check_recorded_times(ctx, response)
     authorisation.check_write(actor, granted, response)
     loaded = template_for(ctx, response)
     if loaded is None:
