@@ -141,3 +141,45 @@ def test_a_type_modifier_that_is_not_a_resource_type_is_a_400(client: TestClient
     assert response.json()["issue"][0]["expression"] == ["subject:Patien"]
     found = client.get("/fhir/Observation", params={"subject:Patient": patient_id}).json()
     assert found["total"] == 1
+
+
+def test_a_chained_search_names_the_patients_it_found_in_the_audit(
+    client: TestClient, context: AppContext, two_patients: list[dict[str, Any]]
+) -> None:
+    # The chain names the patient by NHS number, not by id: the privacy officer must still
+    # find this access by `AuditEvent?patient=` (IHE BALP, patient entity).
+    _first, second = two_patients
+    number = f"{NHS}|{_nhs_number(second)}"
+    assert client.get("/fhir/Observation", params={"patient.identifier": number}).json()["total"]
+    client.app.state.audit.flush()  # type: ignore[attr-defined]
+    officer = auth_headers(context, scope="user/AuditEvent.rs", user="privacy-officer")
+    events = client.get(
+        "/fhir/AuditEvent", params={"patient": second["id"], "_count": "200"}, headers=officer
+    ).json()
+    queries = [
+        x.get("description", "")
+        for e in events.get("entry", ())
+        for x in e["resource"].get("entity", ())
+        if "query" in x
+    ]
+    assert any("patient.identifier" in q for q in queries), queries
+
+
+def test_a_patient_token_chains_only_within_its_own_record(
+    client: TestClient, context: AppContext, two_patients: list[dict[str, Any]]
+) -> None:
+    first, second = two_patients
+    own = auth_headers(context, scope="patient/*.rs", patient=first["id"])
+    theirs = client.get(
+        "/fhir/Observation",
+        params={"patient.identifier": f"{NHS}|{_nhs_number(second)}"},
+        headers=own,
+    )
+    assert theirs.status_code == 200
+    assert theirs.json().get("total", 0) == 0
+    mine = client.get(
+        "/fhir/Observation",
+        params={"patient.identifier": f"{NHS}|{_nhs_number(first)}"},
+        headers=own,
+    ).json()
+    assert _values(mine) == [72]

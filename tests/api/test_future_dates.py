@@ -131,3 +131,21 @@ def test_an_oru_result_dated_in_the_future_is_ae_naming_obx_14(at_noon: AppConte
         original_mode(sample("oru_r01_vitals.hl7")).replace(b"EOBS0000001", b"EOBS0000002")
     )
     assert ack_fields(ok)["MSA"][1] == "AA"
+
+
+def test_a_far_future_reading_already_on_record_can_still_be_withdrawn(
+    at_noon: AppContext, noon_client: TestClient, patient_id: str
+) -> None:
+    # Stored before the check (or where a trust set the tolerance wide): marking it
+    # entered-in-error must not be refused for the very date that makes it wrong.
+    wide = at_noon.settings.model_copy(update={"future_tolerance_minutes": 10**10})
+    with TestClient(
+        create_app(dataclasses.replace(at_noon, settings=wide)), headers=auth_headers(at_noon)
+    ) as lenient:
+        stored = lenient.post(
+            "/fhir/Observation", json=factories.heart_rate(patient_id, when="9999-12-31")
+        ).json()
+    body = {k: v for k, v in stored.items() if k != "meta"} | {"status": "entered-in-error"}
+    answer = noon_client.put(f"/fhir/Observation/{stored['id']}", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "entered-in-error"

@@ -184,3 +184,19 @@ def test_a_pid_field_not_sent_keeps_what_the_record_holds_and_the_null_deletes_i
     [patient] = current(context, "Patient")
     assert "address" not in patient
     assert patient["birthDate"] == "1941-03-12"
+
+
+def test_a_pid_field_sent_with_nothing_readable_keeps_what_the_record_holds(
+    context: AppContext,
+) -> None:
+    handler = InboundHandler(context)
+    full = {11: "12 Park Lane^^Leeds^^LS1 4AP^GBR", 13: "01132460622", 8: "F"}
+    assert _send(handler, _pid_message("Q1", "20261122083000", full)) == "AA"
+    # Separators only; the number in XTN-12 (unformatted) rather than XTN-1; a sex code
+    # outside HL7 table 0001: none of them says "delete".
+    odd = {11: "^^^^^", 13: "^PRN^PH^^^^^^^^^01132460622", 8: "Q"}
+    assert _send(handler, _pid_message("Q2", "20261122090000", odd)) == "AA"
+    [patient] = current(context, "Patient")
+    assert patient["address"][0]["line"] == ["12 Park Lane"]
+    assert [t["value"] for t in patient["telecom"]] == ["01132460622"]
+    assert patient["gender"] == "female"

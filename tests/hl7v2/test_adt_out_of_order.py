@@ -6,10 +6,13 @@ history on the Encounter."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.hl7v2.adt_messages import JONES, adt, send
 from tests.hl7v2.inbound_support import current
+from wardcare.domain.clock import FixedClock
 from wardcare.hl7v2.inbound_handler import InboundHandler
 from wardcare.services.context import AppContext
 
@@ -231,3 +234,17 @@ def test_a_late_update_still_adds_an_identifier_it_brings(context: AppContext) -
     [patient] = current(context, "Patient")
     assert "X777777" in [i["value"] for i in patient["identifier"]]
     assert patient["name"][0]["family"] == "Smith"
+
+
+def test_one_message_from_a_clock_far_ahead_does_not_freeze_the_demographics(
+    context: AppContext,
+) -> None:
+    noon = dataclasses.replace(context, clock=FixedClock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)))
+    handler = InboundHandler(noon)
+    ahead = adt("A08", "F1", recorded="20991122120000", name="Wrong^Margaret")
+    assert send(handler, adt("A01", "F0", recorded="20261122083000")) == "AA"
+    assert send(handler, ahead) == "AA"
+    assert _family(noon) == "Wrong"
+    # The next real update (12:05, within the 15 minutes allowed for clocks) applies.
+    assert send(handler, adt("A08", "F2", recorded="20261122120500", name="Right^Margaret")) == "AA"
+    assert _family(noon) == "Right"

@@ -8,14 +8,23 @@ second score beside the first.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests import factories
-from tests.api.test_care_plan_journey import FALLS_FACTORS, admit, assessment, proposals
+from tests.api.test_care_plan_journey import (
+    FALLS_FACTORS,
+    REASON,
+    admit,
+    assessment,
+    proposals,
+)
+from tests.conftest import auth_headers
 from tests.services.test_assessments import ACVPU, NEWS2_TOTAL, news2_response
+from wardcare.services.context import AppContext
 
 PULSE = "http://loinc.org|8867-4"
 
@@ -283,3 +292,154 @@ def test_an_amended_answer_that_triggers_a_plan_proposes_it_with_provenance(
     assert {"reference": f"QuestionnaireResponse/{recorded['id']}"} in proposal["supportingInfo"]
     provenance = client.get("/fhir/Provenance", params={"target": f"CarePlan/{proposal['id']}"})
     assert provenance.json()["total"] == 1
+
+
+# -- what an amendment may not do (review of EIE3) ------------------------------------------
+
+
+def test_a_form_cannot_leave_its_template_for_another_questionnaire(
+    client: TestClient, patient_id: str
+) -> None:
+    recorded = _record(client, _well(patient_id))
+    other = {**_well(patient_id, "amended"), "questionnaire": "http://example.org/Questionnaire/x"}
+    refused = _amend(client, recorded, other, status=422)
+    assert refused["issue"][0]["expression"] == ["QuestionnaireResponse.questionnaire"]
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["meta"]["versionId"] == "1"
+
+
+def test_a_withdrawn_form_stays_withdrawn(client: TestClient, patient_id: str) -> None:
+    recorded = _record(client, _well(patient_id))
+    _amend(client, recorded, {**_well(patient_id), "status": "entered-in-error"})
+    refused = _amend(client, recorded, _well(patient_id, "completed"), status=422)
+    assert refused["issue"][0]["expression"] == ["QuestionnaireResponse.status"]
+    assert _current(_search(client, patient_id, NEWS2_TOTAL)) == []
+    assert _open_escalations(client, patient_id) == []
+
+
+def test_withdrawing_and_moving_a_form_in_one_put_is_refused(
+    client: TestClient, patient_id: str
+) -> None:
+    recorded = _record(client, _well(patient_id))
+    other = client.post("/fhir/Patient", json=factories.patient()).json()["id"]
+    moved = {**_well(other), "status": "entered-in-error"}
+    refused = _amend(client, recorded, moved, status=422)
+    assert refused["issue"][0]["expression"] == ["QuestionnaireResponse.subject"]
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["status"] == "final"
+
+
+def test_a_deleted_form_is_not_brought_back_by_a_put(client: TestClient, patient_id: str) -> None:
+    recorded = _record(client, _well(patient_id))
+    assert client.delete(f"/fhir/QuestionnaireResponse/{recorded['id']}").status_code in (200, 204)
+    gone = _amend(client, recorded, _well(patient_id, "amended"), status=410)
+    assert gone["resourceType"] == "OperationOutcome"
+    assert _current(_search(client, patient_id, NEWS2_TOTAL)) == []
+
+
+def test_a_draft_without_authored_keeps_the_time_it_was_recorded(
+    client: TestClient, patient_id: str
+) -> None:
+    draft = _well(patient_id, status="in-progress", pulse=None, temperature=None)
+    del draft["authored"]
+    recorded = _record(client, draft)
+    assert recorded["authored"]  # stored with the time it was recorded
+    completed = _well(patient_id, respiration_rate={"valueInteger": 26})
+    del completed["authored"]
+    _amend(client, recorded, completed)
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["effectiveDateTime"] == recorded["authored"]
+    (task,) = _open_escalations(client, patient_id)  # RR 26 scores 3: a single-parameter 3
+    assert task["authoredOn"] == recorded["authored"]
+
+
+def test_a_news2_from_separate_readings_that_used_a_forms_reading_follows_its_amendment(
+    client: TestClient, patient_id: str
+) -> None:
+    # Hazard EIE2: a later SpO2 completes a new set with the form's other readings, scored
+    # from vital signs. Amending the form's pulse must re-score that set too.
+    recorded = _record(client, _well(patient_id))
+    spo2 = factories.vital_signs(
+        patient_id,
+        when=datetime(2026, 11, 22, 10, 20, tzinfo=UTC),
+        rr=16,
+        spo2=95,
+        o2_flow=0,
+        sbp=128,
+        dbp=70,
+        pulse=72,
+        acvpu="A",
+        temp=36.8,
+    )
+    later = next(o for o in spo2 if o["code"]["coding"][0]["code"] == "59408-5")
+    assert client.post("/fhir/Observation", json=later).status_code == 201
+    scores = {s["id"]: s for s in _current(_search(client, patient_id, NEWS2_TOTAL))}
+    assert sorted(s["valueInteger"] for s in scores.values()) == [0, 1]  # SpO2 95: 1
+    _amend(client, recorded, _well(patient_id, "amended", pulse={"valueInteger": 135}))
+    after = {s["id"]: s for s in _current(_search(client, patient_id, NEWS2_TOTAL))}
+    assert after.keys() == scores.keys()  # amended in place, no third score
+    assert sorted(s["valueInteger"] for s in after.values()) == [3, 4]  # pulse 135 scores 3
+
+
+def test_an_unchanged_completed_form_does_not_bring_back_a_revoked_proposal(
+    client: TestClient,
+) -> None:
+    patient_id, encounter_id = admit(client)
+    form = assessment("falls-multifactorial", patient_id, encounter_id, **FALLS_FACTORS)
+    recorded = _record(client, form)
+    (proposal,) = proposals(client, patient_id)
+    reason = {"url": REASON, "valueCodeableConcept": {"text": "Not needed: walks with a frame"}}
+    revoked = {k: v for k, v in proposal.items() if k != "meta"} | {
+        "status": "revoked",
+        "extension": [reason],
+    }
+    assert client.put(f"/fhir/CarePlan/{proposal['id']}", json=revoked).status_code == 200
+    _amend(client, recorded, {**form, "authored": recorded["authored"]})
+    assert proposals(client, patient_id) == []
+
+
+def test_an_amendment_that_no_longer_calls_for_a_plan_notes_its_proposal(
+    client: TestClient,
+) -> None:
+    patient_id, encounter_id = admit(client)
+    form = assessment("falls-multifactorial", patient_id, encounter_id, **FALLS_FACTORS)
+    recorded = _record(client, form)
+    (proposal,) = proposals(client, patient_id)
+    none_found = {**FALLS_FACTORS, "falls_history": False, "footwear": False}
+    amended = assessment("falls-multifactorial", patient_id, encounter_id, **none_found)
+    _amend(client, recorded, {**amended, "status": "amended"})
+    (noted,) = proposals(client, patient_id)
+    assert noted["id"] == proposal["id"]
+    assert (noted["status"], noted["intent"]) == ("draft", "proposal")
+    assert "no longer calls for this plan" in noted["note"][-1]["text"]
+    provenance = client.get("/fhir/Provenance", params={"target": f"CarePlan/{proposal['id']}"})
+    assert provenance.json()["total"] == 2
+
+
+def test_a_batch_post_of_an_assessment_is_authorised_like_any_create(
+    client: TestClient, context: AppContext, patient_id: str
+) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "resource": _well(patient_id),
+                "request": {"method": "POST", "url": "QuestionnaireResponse"},
+            }
+        ],
+    }
+    reader = auth_headers(context, scope="user/*.rs")
+    answer = client.post("/fhir", json=bundle, headers=reader)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["entry"][0]["response"]["status"].startswith("403")
+    assert _search(client, patient_id, NEWS2_TOTAL) == []
+    other = client.post("/fhir/Patient", json=factories.patient()).json()["id"]
+    own = auth_headers(context, scope="patient/*.cruds", patient=other)
+    answer = client.post("/fhir", json=bundle, headers=own)
+    assert answer.json()["entry"][0]["response"]["status"].startswith("403")
+    assert _search(client, patient_id, NEWS2_TOTAL) == []
+    answer = client.post("/fhir", json=bundle)
+    assert answer.json()["entry"][0]["response"]["status"].startswith("201")
+    (score,) = _search(client, patient_id, NEWS2_TOTAL)
+    assert score["valueInteger"] == 0

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests import factories
 from tests.api.test_care_plan_journey import FALLS_FACTORS, admit, assessment, proposals
+from tests.services.test_assessments import news2_response
 
 
 def test_news2_scored_from_vital_signs_proposes_the_deteriorating_patient_plan(
@@ -154,3 +155,20 @@ def test_a_proposal_still_cites_the_later_result_that_extended_it(client: TestCl
     (flagged,) = proposals(client, patient_id)
     assert [r["reference"] for r in flagged["supportingInfo"]] == [f"QuestionnaireResponse/{two}"]
     assert "still rests on the results it cites" in flagged["note"][-1]["text"]
+
+
+def test_withdrawing_a_scored_form_notes_its_proposal_once(client: TestClient) -> None:
+    # A NEWS2 form of 7 proposes the deteriorating-patient plan, citing the form and its
+    # score; withdrawing the form withdraws the score too: one note says both.
+    patient_id, _encounter_id = admit(client)
+    high = news2_response(patient_id)  # RR 22, SpO2 94, SBP 104, pulse 112, 38.4: NEWS2 7
+    recorded = client.post("/fhir/QuestionnaireResponse", json=high)
+    assert recorded.status_code == 201
+    (proposal,) = proposals(client, patient_id)
+    assert len(proposal["supportingInfo"]) == 2
+    _withdraw(client, f"QuestionnaireResponse/{recorded.json()['id']}")
+    (flagged,) = proposals(client, patient_id)
+    notes = [n["text"] for n in flagged["note"] if n["text"].startswith("Entered in error")]
+    assert len(notes) == 1
+    assert "no result it cites still stands" in notes[0]
+    assert flagged["meta"]["versionId"] == "2"

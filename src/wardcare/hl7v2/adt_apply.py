@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from wardcare.domain.actor import Actor
+from wardcare.fhir.dates import from_micros, instant, start_micros, to_micros
 from wardcare.hl7v2 import adt_to_fhir as adt
 from wardcare.hl7v2.inbound_lookups import (
     ensure_places,
@@ -77,7 +78,7 @@ def apply_adt(
         # own identifiers and details are not replaced by the retired record's.
         patient = copy.deepcopy(existing)
     else:
-        patient = _demographics(pid, keys, existing, when)
+        patient = _demographics(ctx, pid, keys, existing, when)
         patient["id"] = existing["id"] if existing else new_patient_id(keys)
     retired = None
     if event == "A40":
@@ -119,13 +120,23 @@ def apply_adt(
 
 
 def _demographics(
-    pid: Segment, keys: PatientKeys, existing: dict[str, Any] | None, when: str | None
+    ctx: AppContext,
+    pid: Segment,
+    keys: PatientKeys,
+    existing: dict[str, Any] | None,
+    when: str | None,
 ) -> dict[str, Any]:
     """The Patient as PID gives it, unless the record holds demographics from a newer event:
     an interface engine can deliver an older A08/A28/A31 after a newer one (hazard HL7-I15),
     and a name or address must not go back to what it was. Such a message still adds any
-    identifier it brings. The event time the demographics came from is kept on the Patient."""
+    identifier it brings. The event time the demographics came from is kept on the Patient,
+    never later than now: one message from a sender whose clock is ahead must not make every
+    later update look older than it."""
     fresh = patient_resource(pid, keys, existing)
+    now = to_micros(ctx.clock.now())
+    at = start_micros(when)
+    if at is not None and at > now + ctx.settings.future_tolerance_minutes * 60_000_000:
+        when = instant(from_micros(now))
     if existing is not None and adt.is_before(when, _demographics_as_of(existing)):
         kept = copy.deepcopy(existing)
         kept["identifier"] = fresh["identifier"]

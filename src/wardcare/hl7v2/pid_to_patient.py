@@ -121,7 +121,8 @@ HL7_NULL = '""'
 
 class _Given:
     """Demographic elements as PID gives them: mapped where a field is present, kept from the
-    record where it is not, left out where it is the HL7 null."""
+    record where it is not (or gives nothing WardCare reads), left out where it is the HL7
+    null."""
 
     def __init__(self, pid: Segment, existing: dict[str, Any]) -> None:
         self.pid, self.existing = pid, existing
@@ -131,7 +132,10 @@ class _Given:
         raw = self.pid.raw(field).strip()
         if raw == HL7_NULL:
             return
-        value = mapped() if raw else self.existing.get(name)
+        # Sent but giving nothing WardCare maps (`^^^^`, an unknown code): kept as well.
+        value = mapped() if raw else None
+        if value is None:
+            value = self.existing.get(name)
         if value is not None:
             self.values[name] = value
 
@@ -139,10 +143,10 @@ class _Given:
         raw = self.pid.raw(field).strip()
         if raw == HL7_NULL:
             return []
-        if not raw:
+        value = self.pid.get(field).strip() if raw else ""
+        if not value:
             return [t for t in self.existing.get("telecom", ()) if t.get("use") == use]
-        value = self.pid.get(field).strip()
-        return [{"system": "phone", "value": value, "use": use}] if value else []
+        return [{"system": "phone", "value": value, "use": use}]
 
 
 def _birth_date(pid: Segment) -> str | None:

@@ -31,6 +31,7 @@ from wardcare.catalog.catalog import LoadedTemplate
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import Outcome
 from wardcare.domain.smart_scopes import Interaction
+from wardcare.errors import Category, WardCareError
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import (
     authorisation,
@@ -91,30 +92,70 @@ def update_in(
     expected_version: int | None = None,
 ) -> fhir.WriteResult:
     """The update inside `tx`; the caller has validated and authorised the resource."""
+    resource_id = resource["id"]
+    current = tx.resources.current("QuestionnaireResponse", resource_id, for_update=True)
+    before = orjson.loads(current.content) if current is not None and current.content else None
+    # What the stored version answers decides as much as the new body: a form cannot leave
+    # its template's rules by being re-pointed at another questionnaire.
+    was = _template_of(ctx, before)
     loaded = assessments.template_for(ctx, resource)
-    if loaded is None or resource.get("status") == _WITHDRAWN:
+    if was is None and loaded is None:
         return fhir.update_in(
             tx, ctx, actor=actor, resource=resource, expected_version=expected_version
         )
-    resource_id = resource["id"]
-    current = tx.resources.current("QuestionnaireResponse", resource_id, for_update=True)
-    if current is None or current.deleted or current.content is None:
-        if current is None and expected_version is None:
-            return assessments.create_in(
-                tx, ctx, actor=actor, resource=resource, resource_id=resource_id
-            )
-        return fhir.update_in(  # If-Match on a new id (412), or a deleted response (410)
+    if current is None:
+        if expected_version is None:
+            try:
+                return assessments.create_in(
+                    tx, ctx, actor=actor, resource=resource, resource_id=resource_id
+                )
+            except WardCareError as exc:
+                if exc.category == Category.CONFLICT:  # created meanwhile: update it instead
+                    raise fhir.RaceLost from exc
+                raise
+        return fhir.update_in(  # If-Match on an id never used: 412
             tx, ctx, actor=actor, resource=resource, expected_version=expected_version
         )
     authorisation.check_existing(actor, Interaction.UPDATE, current)
-    before: dict[str, Any] = orjson.loads(current.content)
-    _check_same_assessment(before, resource, loaded.template.canonical)
+    if before is None:
+        raise errors.error(
+            Category.GONE,
+            f"QuestionnaireResponse/{resource_id} was deleted (version {current.version_id}): "
+            "record the assessment again as a new response",
+        )
+    # A form keeps its patient and template: one that answered none cannot become one either.
+    _check_same_assessment(before, resource, same_template=_id_of(was) == _id_of(loaded))
+    if resource.get("status") == _WITHDRAWN:
+        # Stored as any record is; the change hook (`entered_in_error`) withdraws what was
+        # derived from it.
+        return fhir.update_in(
+            tx, ctx, actor=actor, resource=resource, expected_version=expected_version
+        )
+    assert loaded is not None  # the same template as before (checked above), or a new one
+    return _amend(tx, ctx, actor, loaded, current, before, resource, expected_version)
+
+
+def _amend(
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    loaded: LoadedTemplate,
+    current: StoredVersion,
+    before: dict[str, Any],
+    resource: dict[str, Any],
+    expected_version: int | None,
+) -> fhir.WriteResult:
     prepared = assessments.prepare(ctx, loaded, resource)
     assessments.check_patient(tx, prepared)
     outcome, scale = assessments.score_answers(tx, ctx, prepared)
     as_stored = {**resource, "questionnaire": loaded.template.canonical}
-    if not as_stored.get("authored") and before.get("authored"):
-        as_stored["authored"] = before["authored"]
+    if not as_stored.get("authored"):
+        # Kept from the version amended (or, for one stored without it, when it was first
+        # recorded): the readings and score take their time from it.
+        first = tx.resources.version("QuestionnaireResponse", current.id, 1)
+        as_stored["authored"] = before.get("authored") or (
+            first.last_updated_instant if first else current.last_updated_instant
+        )
     prepared.response = as_stored
     # The derived records are written here, not by the write and change hooks: those would
     # score NEWS2 again from the amended readings beside the score amended below.
@@ -122,7 +163,7 @@ def update_in(
     stored = fhir.update_in(
         tx, quiet, actor=actor, resource=as_stored, expected_version=expected_version
     ).stored
-    source = f"QuestionnaireResponse/{resource_id}"
+    source = f"QuestionnaireResponse/{current.id}"
     versioned = f"{source}/_history/{stored.version_id}"
     change = _Change(
         tx, ctx, quiet, actor, versioned, f"{versioned} was {_changed(before, as_stored)}"
@@ -138,40 +179,90 @@ def update_in(
     if results.score is not None and outcome is not None:
         results.score["derivedFrom"] = [{"reference": r} for r in (source, *reading_refs)]
         score = _follow_score(change, old_scores, results.score, outcome, loaded)
-    if as_stored.get("status") in _COMPLETE:
-        # Triggers see the answers as they now stand; an open proposal is only extended (H17).
-        proposed = care_plan_proposals.propose_from_result(
-            tx,
-            ctx,
-            actor=actor,
-            loaded=loaded,
-            band=outcome.band_code if outcome else None,
-            answers=prepared.answers,
-            patient=prepared.patient,
-            encounter=as_stored.get("encounter", {}).get("reference"),
-            evidence=[source, *([f"Observation/{score.id}"] if score else [])],
-            now=stored.last_updated_instant,
+    # A NEWS2 scored from separate readings may have used one of this form's readings (a set
+    # completed by a later SpO2): it is scored again from its set as it now stands (EIE2).
+    for reading in change.amended_readings:
+        entered_in_error.rescore_derived(
+            tx, ctx, actor, reading, prepared.patient, exclude={score.id} if score else set()
         )
-        if proposed:
-            record_provenance(
-                tx.resources,
-                proposed,
-                actor,
-                patient=prepared.patient,
-                now=stored.last_updated,
-                reason=f"Proposed from {change.why}",
-            )
     # What no longer stands: readings of items no longer answered, and a score the answers no
     # longer give. Withdrawn last, so the chain from them does not reach the amended score.
     no_longer = [*old_readings.values(), *old_scores]
     if no_longer:
+        change.written.append("withdrawn")
         entered_in_error.withdraw(
             tx, ctx, quiet, actor, no_longer, why=f"no longer given by {versioned}"
         )
+    if as_stored.get("status") in _COMPLETE and (
+        change.written or _answers_changed(ctx, loaded, before, prepared.answers)
+    ):
+        _follow_proposals(change, loaded, prepared, outcome, score, stored)
     return fhir.WriteResult(stored, created=False)
 
 
-@dataclasses.dataclass(frozen=True)
+def _template_of(ctx: AppContext, response: dict[str, Any] | None) -> LoadedTemplate | None:
+    """The WardCare template a stored response answers, if any (no error for any other)."""
+    canonical = (response or {}).get("questionnaire")
+    return ctx.catalog.by_canonical(canonical) if isinstance(canonical, str) else None
+
+
+def _answers_changed(
+    ctx: AppContext, loaded: LoadedTemplate, before: dict[str, Any], answers: dict[str, Any]
+) -> bool:
+    try:
+        return assessments.prepare(ctx, loaded, before).answers != answers
+    except WardCareError:
+        return True  # the version amended no longer reads as the template asks
+
+
+def _follow_proposals(
+    change: _Change,
+    loaded: LoadedTemplate,
+    prepared: assessments.Prepared,
+    outcome: Outcome | None,
+    score: StoredVersion | None,
+    response: StoredVersion,
+) -> None:
+    """Care-plan triggers see the answers as they now stand: a proposal they call for is made
+    or extended (never duplicated, H17); an open one this form proposed that they no longer
+    call for is noted for the nurse, never withdrawn (H25)."""
+    tx, ctx, actor = change.tx, change.ctx, change.actor
+    band = outcome.band_code if outcome else None
+    source = f"QuestionnaireResponse/{response.id}"
+    cited = [source, *([f"Observation/{score.id}"] if score else [])]
+    written = care_plan_proposals.propose_from_result(
+        tx,
+        ctx,
+        actor=actor,
+        loaded=loaded,
+        band=band,
+        answers=prepared.answers,
+        patient=prepared.patient,
+        encounter=prepared.response.get("encounter", {}).get("reference"),
+        evidence=cited,
+        now=response.last_updated_instant,
+    )
+    written += care_plan_proposals.flag_no_longer_called_for(
+        tx,
+        ctx,
+        actor=actor,
+        patient=prepared.patient,
+        cited=cited,
+        still_called_for=care_plan_proposals.triggered_plans(loaded, band, prepared.answers),
+        why=change.why,
+    )
+    if written:
+        record_provenance(
+            tx.resources,
+            written,
+            actor,
+            patient=prepared.patient,
+            now=response.last_updated,
+            reason=f"Care plan proposals after {change.why}",
+        )
+
+
+@dataclasses.dataclass
 class _Change:
     """One amendment's transaction, who made it and why, for writing what follows from it."""
 
@@ -181,6 +272,8 @@ class _Change:
     actor: Actor
     versioned: str  # QuestionnaireResponse/id/_history/n
     why: str  # "QuestionnaireResponse/id/_history/n was amended"
+    written: list[str] = dataclasses.field(default_factory=list)  # what changed, by reference
+    amended_readings: list[StoredVersion] = dataclasses.field(default_factory=list)
 
 
 def _follow_reading(
@@ -192,9 +285,11 @@ def _follow_reading(
     old = old_readings.pop(_code_key(reading), None)
     if old is None:
         made = fhir.create_in(change.tx, change.quiet, actor=change.actor, resource=reading)
+        change.written.append(f"Observation/{made.stored.id}")
         return f"Observation/{made.stored.id}"
     if not _same_reading(old[1], reading):
-        _write_amended(change, old, reading)
+        change.amended_readings.append(_write_amended(change, old, reading))
+        change.written.append(f"Observation/{old[0].id}")
     return f"Observation/{old[0].id}"
 
 
@@ -209,6 +304,7 @@ def _follow_score(
     tx, ctx, actor = change.tx, change.ctx, change.actor
     if not old_scores:  # a draft completed: its first score
         score = fhir.create_in(tx, change.quiet, actor=actor, resource=new).stored
+        change.written.append(f"Observation/{score.id}")
         escalation.escalate_if_needed(
             tx,
             ctx,
@@ -225,6 +321,7 @@ def _follow_score(
     if entered_in_error.same_result(old[1], new):
         return old[0]
     score = _write_amended(change, old, new)
+    change.written.append(f"Observation/{score.id}")
     amended = orjson.loads(score.content or b"{}")
     entered_in_error.after_amendment(
         tx, ctx, change.quiet, actor, score, amended, outcome, loaded=loaded, why=change.why
@@ -232,7 +329,17 @@ def _follow_score(
     return score
 
 
-def _check_same_assessment(before: dict[str, Any], after: dict[str, Any], canonical: str) -> None:
+def _id_of(loaded: LoadedTemplate | None) -> str | None:
+    return loaded.template.id if loaded is not None else None
+
+
+def _check_same_assessment(
+    before: dict[str, Any], after: dict[str, Any], *, same_template: bool
+) -> None:
+    """Refuse what would rewrite a form in place: another patient, another questionnaire
+    (whatever version of the same template is fine), back to in progress, or back from
+    entered-in-error."""
+
     def subject(resource: dict[str, Any]) -> Any:
         return (resource.get("subject") or {}).get("reference")
 
@@ -242,13 +349,19 @@ def _check_same_assessment(before: dict[str, Any], after: dict[str, Any], canoni
             "mark it entered-in-error and record a new one for the right patient",
             "QuestionnaireResponse.subject",
         )
-    if str(before.get("questionnaire", "")).split("|")[0] != canonical.split("|", maxsplit=1)[0]:
+    if not same_template:
         raise errors.unprocessable(
             f"An assessment cannot change its template (it answers {before.get('questionnaire')}):"
             " mark it entered-in-error and record a new one",
             "QuestionnaireResponse.questionnaire",
         )
-    if before.get("status") in _COMPLETE and after.get("status") not in _COMPLETE:
+    if before.get("status") == _WITHDRAWN and after.get("status") != _WITHDRAWN:
+        raise errors.unprocessable(
+            "A response marked entered-in-error stays withdrawn, with what was derived from "
+            "it: record the assessment again as a new response",
+            "QuestionnaireResponse.status",
+        )
+    if before.get("status") in _COMPLETE and after.get("status") not in (*_COMPLETE, _WITHDRAWN):
         raise errors.unprocessable(
             f"A completed assessment cannot go back to {after.get('status')!r}: amend it "
             "(status amended) or mark it entered-in-error",

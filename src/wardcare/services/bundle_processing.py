@@ -182,12 +182,8 @@ def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) ->
         return _get(ctx, actor, entry, base_url, tx=None)
     if entry.method == "POST" and entry.resource_type == "QuestionnaireResponse":
         assert entry.resource is not None
-        resource, if_none_exist = entry.resource, entry.if_none_exist
-        result = fhir.retrying(
-            ctx,
-            lambda tx: assessments.create_in(
-                tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist
-            ),
+        result = assessments.create(
+            ctx, actor=actor, resource=entry.resource, if_none_exist=entry.if_none_exist
         )
         return _written(result.stored, 201 if result.created else 200)
     if entry.method == "POST":
@@ -347,7 +343,7 @@ def _apply_transaction(
         except WardCareError as exc:
             exc.entry_index = entry.index  # type: ignore[attr-defined]
             raise
-        except fhir._Retry as exc:
+        except fhir.RaceLost as exc:
             raise errors.error(Category.CONFLICT, "a concurrent change won a race") from exc
 
 

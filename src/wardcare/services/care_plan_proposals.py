@@ -27,6 +27,7 @@ import orjson
 
 from wardcare.catalog.care_plans import LoadedCarePlan
 from wardcare.catalog.catalog import LoadedTemplate
+from wardcare.catalog.template_schema import Trigger
 from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_scoring import Answer
 from wardcare.fhir import resource_ids
@@ -87,13 +88,7 @@ def propose_from_result(
 ) -> list[StoredVersion]:
     """Store (or extend) a proposal for each plan the result triggers; the versions written."""
     wanted: dict[str, tuple[list[str], list[str]]] = {}
-    for trigger in loaded.template.care_plan_triggers:
-        by_band = band is not None and band in trigger.when_band
-        by_answer = bool(trigger.when_answer) and all(
-            answers.get(k) == v for k, v in trigger.when_answer.items()
-        )
-        if not (by_band or by_answer):
-            continue
+    for trigger in _fired(loaded, band, answers):
         interventions, reasons = wanted.setdefault(trigger.plan, ([], []))
         interventions.extend(i for i in trigger.interventions if i not in interventions)
         if trigger.reason not in reasons:
@@ -119,6 +114,28 @@ def propose_from_result(
         if stored is not None:
             written.append(stored)
     return written
+
+
+def _fired(
+    loaded: LoadedTemplate, band: str | None, answers: Mapping[str, Answer]
+) -> list[Trigger]:
+    """The template's care-plan triggers this result (its band, its answers) sets off."""
+    fired = []
+    for trigger in loaded.template.care_plan_triggers:
+        by_band = band is not None and band in trigger.when_band
+        by_answer = bool(trigger.when_answer) and all(
+            answers.get(k) == v for k, v in trigger.when_answer.items()
+        )
+        if by_band or by_answer:
+            fired.append(trigger)
+    return fired
+
+
+def triggered_plans(
+    loaded: LoadedTemplate, band: str | None, answers: Mapping[str, Answer]
+) -> set[str]:
+    """The care-plan templates (by id) a result calls for."""
+    return {trigger.plan for trigger in _fired(loaded, band, answers)}
 
 
 def activity_canonical(plan: LoadedCarePlan, intervention_id: str) -> str:
@@ -276,3 +293,37 @@ def flag_withdrawn_evidence(
 
 def _now(ctx: AppContext) -> str:
     return instant(ctx.clock.now())
+
+
+def flag_no_longer_called_for(
+    tx: Transaction,
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    patient: str,
+    cited: Sequence[str],
+    still_called_for: set[str],
+    why: str,
+) -> list[StoredVersion]:
+    """Each open proposal citing one of `cited` (an amended form and its score) whose plan the
+    amended result no longer calls for: a note for whoever reviews it, as an escalation is
+    marked `source-amended` (H06); the proposal stays for a person to adopt or revoke. The
+    versions written (the caller records their Provenance)."""
+    sources = set(cited)
+    written = []
+    for version, proposal in open_plans(tx, ctx, patient):
+        if proposal.get("intent") != "proposal" or plan_template_id(proposal) in still_called_for:
+            continue
+        cites = {r.get("reference") for r in proposal.get("supportingInfo") or ()}
+        if not cites & sources:
+            continue
+        note = (
+            f"Amended: {why}, and the result no longer calls for this plan. Review whether it "
+            "is still needed before adopting it."
+        )
+        noted = {**proposal, "note": [*proposal.get("note", ()), {"text": note, "time": _now(ctx)}]}
+        noted.pop("meta", None)
+        written.append(
+            tx.resources.new_version(version, noted, now=to_micros(ctx.clock.now()), method="PUT")
+        )
+    return written

@@ -97,21 +97,21 @@ def on_new_version(
                 "whether the escalation still stands"
             ),
         )
+    derived = derived_from(tx, ctx, source, patient)
     if withdrawn:
-        care_plan_proposals.flag_withdrawn_evidence(
+        withdraw(
             tx,
             ctx,
-            actor=actor,
-            patient=patient,
-            withdrawn=[source],
+            quiet,
+            actor,
+            derived,
             why=f"{versioned} was {what}",
+            source=(source, patient),
         )
-    derived = derived_from(tx, ctx, source, patient)
+        return
     if not derived:
         return  # most updates: nothing was derived from this record
-    if withdrawn:
-        withdraw(tx, ctx, quiet, actor, derived, why=f"derived from {versioned}, which was {what}")
-    elif resource is not None and stored.resource_type == "Observation" and readings(resource):
+    if resource is not None and stored.resource_type == "Observation" and readings(resource):
         _rescore(tx, ctx, quiet, actor, derived, corrected=versioned)
 
 
@@ -126,7 +126,12 @@ def withdraw(
     derived: list[tuple[StoredVersion, dict[str, Any]]],
     *,
     why: str,
+    source: tuple[str, str] | None = None,
 ) -> None:
+    """Mark `derived` and what was derived from it entered-in-error, flag the escalations and
+    care-plan proposals they raised, and score NEWS2 again from what remains. `source` is the
+    record itself, when a person withdrew it (reference, patient): its proposals are flagged
+    in the same note as the rest."""
     chain = _chain(tx, ctx, derived)
     withdrawn_scores: list[dict[str, Any]] = []
     for version, observation in chain:
@@ -151,15 +156,16 @@ def withdraw(
         )
         if _is_news2(observation):
             withdrawn_scores.append(observation)
-    for patient in {_subject(o) for _v, o in chain} - {None}:
-        assert patient is not None
+    by_patient: dict[str, list[str]] = {}
+    if source is not None:
+        by_patient[source[1]] = [source[0]]
+    for version, observation in chain:
+        subject = _subject(observation)
+        if subject is not None:
+            by_patient.setdefault(subject, []).append(f"Observation/{version.id}")
+    for patient, references in by_patient.items():
         care_plan_proposals.flag_withdrawn_evidence(
-            tx,
-            ctx,
-            actor=actor,
-            patient=patient,
-            withdrawn=[f"Observation/{v.id}" for v, o in chain if _subject(o) == patient],
-            why=why,
+            tx, ctx, actor=actor, patient=patient, withdrawn=references, why=why
         )
     for score in withdrawn_scores:
         _score_remaining(tx, ctx, actor, score)
@@ -206,6 +212,29 @@ def _score_remaining(
 
 
 # -- correcting ----------------------------------------------------------------------------
+
+
+def rescore_derived(
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    reading: StoredVersion,
+    patient: str,
+    *,
+    exclude: set[str],
+) -> None:
+    """The current NEWS2 scores derived from a reading just amended, other than those in
+    `exclude` (ids), scored again from their sets as they now stand, as for any corrected
+    reading (EIE2): for a writer that amends readings with the hooks off."""
+    derived = [
+        found
+        for found in derived_from(tx, ctx, f"Observation/{reading.id}", patient)
+        if found[0].id not in exclude
+    ]
+    if derived:
+        quiet = dataclasses.replace(ctx, write_hooks=(), change_hooks=())
+        versioned = f"Observation/{reading.id}/_history/{reading.version_id}"
+        _rescore(tx, ctx, quiet, actor, derived, corrected=versioned)
 
 
 def _rescore(

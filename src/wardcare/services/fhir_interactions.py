@@ -46,7 +46,7 @@ class WriteResult:
     created: bool  # 201 Created rather than 200 OK
 
 
-class _Retry(Exception):
+class RaceLost(Exception):
     """A concurrent writer won a race this attempt lost; run the whole use case again."""
 
 
@@ -103,7 +103,7 @@ def retrying(ctx: AppContext, work: Callable[[Transaction], T]) -> T:
         try:
             with ctx.uow.write() as tx:
                 return work(tx)
-        except _Retry:
+        except RaceLost:
             continue
     raise errors.error(Category.CONFLICT, "Too many concurrent changes to this record; try again")
 
@@ -152,7 +152,7 @@ def create_in(
     ):
         # Another request claimed the same criteria first and has committed: start again, and
         # the search will find its resource.
-        raise _Retry
+        raise RaceLost
     if run_hooks:
         _after_write(tx, ctx, actor, stored, as_stored)
     for stored_hook in ctx.stored_hooks:
@@ -316,7 +316,7 @@ def update_in(
             )
         except WardCareError as exc:
             if exc.category == Category.CONFLICT:  # created concurrently: update it instead
-                raise _Retry from exc
+                raise RaceLost from exc
             raise
     _check_version(current, expected_version)
     now = _now(ctx)
@@ -325,7 +325,7 @@ def update_in(
         stored = tx.resources.new_version(current, as_stored, now=now, method="PUT")
     except WardCareError as exc:
         if exc.category == Category.PRECONDITION_FAILED and expected_version is None:
-            raise _Retry from exc
+            raise RaceLost from exc
         raise
     _provenance(tx, stored, actor, resource, now)
     _after_write(tx, ctx, actor, stored, as_stored)
@@ -389,7 +389,7 @@ def delete_in(
         stored = tx.resources.new_version(current, None, now=now, method="DELETE")
     except WardCareError as exc:
         if exc.category == Category.PRECONDITION_FAILED and expected_version is None:
-            raise _Retry from exc
+            raise RaceLost from exc
         raise
     _provenance(tx, stored, actor, previous, now)
     for change_hook in ctx.change_hooks:  # e.g. a deleted reading's NEWS2 is withdrawn

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
 from wardcare import errors
 from wardcare.domain.actor import Actor
 from wardcare.domain.smart_scopes import Interaction
@@ -16,7 +18,7 @@ from wardcare.errors import Category, WardCareError
 from wardcare.fhir.dates import InvalidDate, date_range
 from wardcare.fhir.search_query import SearchQuery, parse_search
 from wardcare.fhir.versions import StoredVersion
-from wardcare.services import authorisation
+from wardcare.services import audit, authorisation
 from wardcare.services.context import AppContext
 from wardcare.services.fhir_interactions import check_type, is_valid_id
 from wardcare.storage.resource_search import SearchPage
@@ -117,7 +119,17 @@ def search(
             authorisation.authorise(actor, Interaction.SEARCH, target_type)
     with ctx.uow.read() as tx:
         page = tx.resources.search(query)
-    return SearchResult(query, authorisation.visible_page(actor, page))
+    visible = authorisation.visible_page(actor, page)
+    if any(criterion.chain for criterion in query.criteria):
+        # A chain names the patient by something other than their id (an NHS number), so
+        # the audit record names the patients whose records the search returned.
+        audit.note_patients(
+            patient
+            for version in visible.matches
+            if version.content
+            for patient in authorisation.patients_of(orjson.loads(version.content))
+        )
+    return SearchResult(query, visible)
 
 
 def history(

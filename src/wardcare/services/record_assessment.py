@@ -91,6 +91,21 @@ def record_assessment(ctx: AppContext, *, actor: Actor, response: Any) -> Record
         return _store(tx, ctx, actor, prepared)
 
 
+def create(
+    ctx: AppContext, *, actor: Actor, resource: Any, if_none_exist: str | None = None
+) -> fhir.WriteResult:
+    """A QuestionnaireResponse created on its own (a batch Bundle's POST): authorised and
+    checked as `fhir_interactions.create` does, then recorded by `create_in`."""
+    granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
+    ctx.validator.validate(resource, expected_type="QuestionnaireResponse")
+    authorisation.check_write(actor, granted, resource)
+    check_recorded_times(ctx, resource)
+    return fhir.retrying(
+        ctx,
+        lambda tx: create_in(tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist),
+    )
+
+
 def create_in(
     tx: Transaction,
     ctx: AppContext,
@@ -354,7 +369,10 @@ def _store(
     response["id"] = resource_id or resource_ids.new_id()
     response_ref = f"QuestionnaireResponse/{response['id']}"
     if not response.get("authored"):
-        prepared.response = {**response, "authored": instant(from_micros(now))}
+        # When it was recorded stands for when it was answered, on the response too: its
+        # readings and score take their time from it, and so does a later amendment.
+        response["authored"] = instant(from_micros(now))
+    prepared.response = response
     results = observations(prepared, outcome, scale, response_ref)
     for observation in results.extracted:
         observation["id"] = resource_ids.new_id()

@@ -27,10 +27,12 @@ EVENT_TIMES: Final = {
 
 def future_times(resource: dict[str, Any], *, now: int, tolerance_minutes: int) -> list[Issue]:
     """An issue for each event time of `resource` later than `now` (microseconds) by more
-    than the tolerance; none for other types or for times that are not dates at all (the
-    profile checks report those)."""
+    than the tolerance; none for other types, for a record being marked entered-in-error, or
+    for times that are not dates at all (the profile checks report those)."""
     latest = now + tolerance_minutes * 60_000_000
     resource_type = resource.get("resourceType")
+    if resource.get("status") == "entered-in-error":
+        return []  # withdrawing a mistaken record must stay possible, whatever its date
     issues = []
     for path in EVENT_TIMES.get(str(resource_type), ()):
         value: Any = resource
