@@ -227,23 +227,18 @@ async def update(
 ) -> Response:
     resource = await _body(request)
     if_match = request.headers.get("if-match")
-    if resource_type == "QuestionnaireResponse":  # an assessment's results follow its answers
-        result = await run_in_worker(
-            lambda: amendment.update(
-                ctx, actor=actor, resource_id=resource_id, resource=resource, if_match=if_match
-            )
+    # A form's readings and score follow its answers: assessments are amended by their service.
+    update = amendment.update if resource_type == "QuestionnaireResponse" else fhir.update
+    result = await run_in_worker(
+        lambda: update(
+            ctx,
+            actor=actor,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            resource=resource,
+            if_match=if_match,
         )
-    else:
-        result = await run_in_worker(
-            lambda: fhir.update(
-                ctx,
-                actor=actor,
-                resource_type=resource_type,
-                resource_id=resource_id,
-                resource=resource,
-                if_match=if_match,
-            )
-        )
+    )
     return written_response(request, result.stored, 201 if result.created else 200, base_url)
 
 

@@ -63,16 +63,18 @@ def update(
     ctx: AppContext,
     *,
     actor: Actor,
+    resource_type: str = "QuestionnaireResponse",
     resource_id: str,
     resource: Any,
     if_match: str | None = None,
 ) -> fhir.WriteResult:
     """`PUT /QuestionnaireResponse/{id}`: an assessment amended as above; any other response
-    (not a WardCare template's) is updated as any resource is."""
+    (not a WardCare template's) is updated as any resource is. The arguments are those of
+    `fhir_interactions.update`."""
     expected = fhir.check_update(
         ctx,
         actor=actor,
-        resource_type="QuestionnaireResponse",
+        resource_type=resource_type,
         resource_id=resource_id,
         resource=resource,
         if_match=if_match,
@@ -107,7 +109,7 @@ def update_in(
         if expected_version is None:
             try:
                 return assessments.create_in(
-                    tx, ctx, actor=actor, resource=resource, resource_id=resource_id
+                    tx, ctx, actor=actor, resource=resource, resource_id=resource_id, client_id=True
                 )
             except WardCareError as exc:
                 if exc.category == Category.CONFLICT:  # created meanwhile: update it instead

@@ -180,15 +180,10 @@ def _batch(ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str)
 def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) -> dict[str, Any]:
     if entry.method == "GET":
         return _get(ctx, actor, entry, base_url, tx=None)
-    if entry.method == "POST" and entry.resource_type == "QuestionnaireResponse":
-        assert entry.resource is not None
-        result = assessments.create(
-            ctx, actor=actor, resource=entry.resource, if_none_exist=entry.if_none_exist
-        )
-        return _written(result.stored, 201 if result.created else 200)
     if entry.method == "POST":
         assert entry.resource is not None
-        result = fhir.create(
+        create = assessments.create if _is_form(entry) else fhir.create
+        result = create(
             ctx,
             actor=actor,
             resource=entry.resource,
@@ -196,21 +191,11 @@ def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) ->
             if_none_exist=entry.if_none_exist,
         )
         return _written(result.stored, 201 if result.created else 200)
-    if entry.method == "PUT" and entry.resource_type == "QuestionnaireResponse":
-        assert entry.resource is not None
-        assert entry.resource_id is not None
-        result = amendment.update(
-            ctx,
-            actor=actor,
-            resource_id=entry.resource_id,
-            resource=entry.resource,
-            if_match=entry.if_match,
-        )
-        return _written(result.stored, 201 if result.created else 200)
     if entry.method == "PUT":
         assert entry.resource is not None
         assert entry.resource_id is not None
-        result = fhir.update(
+        update = amendment.update if _is_form(entry) else fhir.update
+        result = update(
             ctx,
             actor=actor,
             resource_type=entry.resource_type,
@@ -358,20 +343,10 @@ def _apply_in(
         return _get(ctx, actor, entry, base_url, tx=tx)
     if entry.method == "POST" and entry.matched is not None:
         return _written(entry.matched, 200)
-    if entry.method == "POST" and entry.resource_type == "QuestionnaireResponse":
-        assert entry.resource is not None
-        result = assessments.create_in(
-            tx,
-            ctx,
-            actor=actor,
-            resource=entry.resource,
-            if_none_exist=entry.if_none_exist,
-            resource_id=entry.assigned_id,
-        )
-        return _written(result.stored, 201 if result.created else 200)
     if entry.method == "POST":
         assert entry.resource is not None
-        result = fhir.create_in(
+        create_in = assessments.create_in if _is_form(entry) else fhir.create_in
+        result = create_in(
             tx,
             ctx,
             actor=actor,
@@ -383,11 +358,7 @@ def _apply_in(
     if entry.method == "PUT":
         assert entry.resource is not None
         expected = fhir.parse_etag(entry.if_match) if entry.if_match else None
-        update_in = (
-            amendment.update_in
-            if entry.resource_type == "QuestionnaireResponse"
-            else fhir.update_in
-        )
+        update_in = amendment.update_in if _is_form(entry) else fhir.update_in
         result = update_in(tx, ctx, actor=actor, resource=entry.resource, expected_version=expected)
         return _written(result.stored, 201 if result.created else 200)
     assert entry.resource_id is not None
@@ -401,6 +372,12 @@ def _apply_in(
         expected_version=expected,
     )
     return {"response": {"status": "204 No Content"}}
+
+
+def _is_form(entry: _Entry) -> bool:
+    """A QuestionnaireResponse is written through the assessment services, which record, score
+    and amend a WardCare template's forms (and store any other response as it is)."""
+    return entry.resource_type == "QuestionnaireResponse"
 
 
 def _rewrite_entries(entries: list[_Entry], references: dict[str, str]) -> None:

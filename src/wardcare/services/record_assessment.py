@@ -92,12 +92,18 @@ def record_assessment(ctx: AppContext, *, actor: Actor, response: Any) -> Record
 
 
 def create(
-    ctx: AppContext, *, actor: Actor, resource: Any, if_none_exist: str | None = None
+    ctx: AppContext,
+    *,
+    actor: Actor,
+    resource: Any,
+    resource_type: str | None = "QuestionnaireResponse",
+    if_none_exist: str | None = None,
 ) -> fhir.WriteResult:
     """A QuestionnaireResponse created on its own (a batch Bundle's POST): authorised and
-    checked as `fhir_interactions.create` does, then recorded by `create_in`."""
+    checked as `fhir_interactions.create` (whose arguments it takes) does, then recorded by
+    `create_in`."""
     granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
-    ctx.validator.validate(resource, expected_type="QuestionnaireResponse")
+    ctx.validator.validate(resource, expected_type=resource_type)
     authorisation.check_write(actor, granted, resource)
     check_recorded_times(ctx, resource)
     return fhir.retrying(
@@ -114,11 +120,13 @@ def create_in(
     resource: dict[str, Any],
     resource_id: str | None = None,
     if_none_exist: str | None = None,
+    client_id: bool = False,
 ) -> fhir.WriteResult:
     """A QuestionnaireResponse created inside `tx` (a transaction Bundle's POST, a PUT that
     creates): recorded as `record_assessment` records it when it answers a WardCare template,
     so an assessment is scored however it arrives; any other response is stored as it is. The
-    caller has validated and authorised it, as for `fhir_interactions.create_in`."""
+    caller has validated and authorised it, as for `fhir_interactions.create_in` (whose
+    arguments it takes)."""
     loaded = template_for(ctx, resource)
     if loaded is None:
         return fhir.create_in(
@@ -128,7 +136,7 @@ def create_in(
             resource=resource,
             resource_id=resource_id,
             if_none_exist=if_none_exist,
-            client_id=resource_id is not None,
+            client_id=client_id,
         )
     if if_none_exist:
         existing = fhir.conditional_match(tx, ctx, "QuestionnaireResponse", if_none_exist)
