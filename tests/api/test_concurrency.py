@@ -6,6 +6,7 @@ import httpx
 
 from tests import factories
 from tests.conftest import LiveServer
+from tests.services.test_assessments import news2_response
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
 
@@ -91,3 +92,43 @@ def test_parallel_updates_without_if_match_each_make_a_version(live_server: Live
         int(e["resource"]["meta"]["versionId"]) for e in history["entry"][:11] if "resource" in e
     )
     assert versions == list(range(1, 12))
+
+
+def test_10_parallel_conditional_batch_posts_of_one_form_record_it_once(
+    live_server: LiveServer,
+) -> None:
+    # A form (with its readings, score and escalation) is recorded through the assessment
+    # service, not the generic create: its If-None-Exist must hold under concurrency too.
+    with httpx.Client(base_url=live_server.base_url, headers=live_server.headers) as client:
+        patient_id = client.post("/fhir/Patient", json=factories.patient()).json()["id"]
+    form = news2_response(patient_id)
+    form["identifier"] = {"system": "http://example.org/forms", "value": "F-123"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "resource": form,
+                "request": {
+                    "method": "POST",
+                    "url": "QuestionnaireResponse",
+                    "ifNoneExist": "identifier=http://example.org/forms|F-123",
+                },
+            }
+        ],
+    }
+
+    def post(_: int) -> str:
+        with httpx.Client(base_url=live_server.base_url, headers=live_server.headers) as client:
+            answer = client.post("/fhir", json=bundle)
+            return str(answer.json()["entry"][0]["response"]["status"])
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(post, range(10)))
+    assert sorted(s[:3] for s in statuses) == ["200"] * 9 + ["201"], statuses
+    scores = httpx.get(
+        f"{live_server.base_url}/fhir/Observation",
+        params={"patient": patient_id, "code": "http://snomed.info/sct|1104051000000101"},
+        headers=live_server.headers,
+    )
+    assert scores.json()["total"] == 1

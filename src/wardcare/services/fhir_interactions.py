@@ -128,18 +128,10 @@ def create_in(
     resource_type = resource["resourceType"]
     criteria = None
     if if_none_exist:
-        criteria = _normalise_criteria(if_none_exist)
-        existing = _conditional_match(tx, ctx, resource_type, criteria)
+        criteria = normalise_criteria(if_none_exist)
+        existing = conditional_existing(tx, ctx, resource_type, criteria)
         if existing is not None:
             return WriteResult(existing, created=False)
-        if tx.resources.claim_holder(resource_type, criteria) is not None:
-            # Someone claimed these criteria. Search again (PostgreSQL's READ COMMITTED sees a
-            # claim committed since the first search): if its resource matches, that is the
-            # answer; if not, it was changed or deleted since, and the stale claim is released.
-            existing = _conditional_match(tx, ctx, resource_type, criteria)
-            if existing is not None:
-                return WriteResult(existing, created=False)
-            tx.resources.release_claim(resource_type, criteria)
     now = _now(ctx)
     as_stored = dict(resource)  # the repository sets its id and meta
     new_id = resource_id or resource_ids.new_id()
@@ -147,12 +139,8 @@ def create_in(
         stored = _create_with_provenance(tx, actor, as_stored, new_id, now)
     else:
         stored = tx.resources.create(as_stored, resource_id=new_id, now=now, id_may_exist=client_id)
-    if criteria is not None and not tx.resources.claim_criteria(
-        resource_type, criteria, stored.rid
-    ):
-        # Another request claimed the same criteria first and has committed: start again, and
-        # the search will find its resource.
-        raise RaceLost
+    if criteria is not None:
+        claim(tx, resource_type, criteria, stored)
     if run_hooks:
         _after_write(tx, ctx, actor, stored, as_stored)
     for stored_hook in ctx.stored_hooks:
@@ -193,7 +181,33 @@ def create_many_in(
     return stored
 
 
-def _normalise_criteria(if_none_exist: str) -> str:
+def conditional_existing(
+    tx: Transaction, ctx: AppContext, resource_type: str, criteria: str
+) -> StoredVersion | None:
+    """The resource conditional-create `criteria` (normalised) find, if any: the first half of
+    a conditional create, before storing; `claim` is the second, after."""
+    existing = _conditional_match(tx, ctx, resource_type, criteria)
+    if existing is not None:
+        return existing
+    if tx.resources.claim_holder(resource_type, criteria) is not None:
+        # Someone claimed these criteria. Search again (PostgreSQL's READ COMMITTED sees a
+        # claim committed since the first search): if its resource matches, that is the
+        # answer; if not, it was changed or deleted since, and the stale claim is released.
+        existing = _conditional_match(tx, ctx, resource_type, criteria)
+        if existing is not None:
+            return existing
+        tx.resources.release_claim(resource_type, criteria)
+    return None
+
+
+def claim(tx: Transaction, resource_type: str, criteria: str, stored: StoredVersion) -> None:
+    """Claim the criteria for the resource just stored; RaceLost when another request claimed
+    them first and committed (start again: the search will find its resource)."""
+    if not tx.resources.claim_criteria(resource_type, criteria, stored.rid):
+        raise RaceLost
+
+
+def normalise_criteria(if_none_exist: str) -> str:
     pairs = parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True)
     if not pairs:
         raise errors.invalid("If-None-Exist has no search criteria", "If-None-Exist")
@@ -208,7 +222,7 @@ def conditional_match(
     tx: Transaction, ctx: AppContext, resource_type: str, if_none_exist: str
 ) -> StoredVersion | None:
     """The one resource matching If-None-Exist criteria, None for none; 412 for several."""
-    return _conditional_match(tx, ctx, resource_type, _normalise_criteria(if_none_exist))
+    return _conditional_match(tx, ctx, resource_type, normalise_criteria(if_none_exist))
 
 
 def _conditional_match(

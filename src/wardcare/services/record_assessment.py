@@ -138,12 +138,15 @@ def create_in(
             if_none_exist=if_none_exist,
             client_id=client_id,
         )
-    if if_none_exist:
-        existing = fhir.conditional_match(tx, ctx, "QuestionnaireResponse", if_none_exist)
+    criteria = fhir.normalise_criteria(if_none_exist) if if_none_exist else None
+    if criteria is not None:
+        existing = fhir.conditional_existing(tx, ctx, "QuestionnaireResponse", criteria)
         if existing is not None:
             return fhir.WriteResult(existing, created=False)
     prepared = prepare(ctx, loaded, resource)
     recorded = _store(tx, ctx, actor, prepared, resource_id=resource_id)
+    if criteria is not None:  # two identical requests at once record one assessment
+        fhir.claim(tx, "QuestionnaireResponse", criteria, recorded.response)
     return fhir.WriteResult(recorded.response, created=True)
 
 
