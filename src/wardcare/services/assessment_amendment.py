@@ -34,6 +34,7 @@ from wardcare.domain.smart_scopes import Interaction
 from wardcare.errors import Category, WardCareError
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import (
+    assessment_forms,
     authorisation,
     care_plan_proposals,
     entered_in_error,
@@ -100,7 +101,7 @@ def update_in(
     # What the stored version answers decides as much as the new body: a form cannot leave
     # its template's rules by being re-pointed at another questionnaire.
     was = _template_of(ctx, before)
-    loaded = assessments.template_for(ctx, resource)
+    loaded = assessment_forms.template_for(ctx, resource)
     if was is None and loaded is None:
         return fhir.update_in(
             tx, ctx, actor=actor, resource=resource, expected_version=expected_version
@@ -147,9 +148,9 @@ def _amend(
     resource: dict[str, Any],
     expected_version: int | None,
 ) -> fhir.WriteResult:
-    prepared = assessments.prepare(ctx, loaded, resource)
-    assessments.check_patient(tx, prepared)
-    outcome, scale = assessments.score_answers(tx, ctx, prepared)
+    prepared = assessment_forms.prepare(ctx, loaded, resource)
+    assessment_forms.check_patient(tx, prepared)
+    outcome, scale = assessment_forms.score_answers(tx, ctx, prepared)
     as_stored = {**resource, "questionnaire": loaded.template.canonical}
     if not as_stored.get("authored"):
         # Kept from the version amended (or, for one stored without it, when it was first
@@ -170,7 +171,7 @@ def _amend(
     change = _Change(
         tx, ctx, quiet, actor, versioned, f"{versioned} was {_changed(before, as_stored)}"
     )
-    results = assessments.observations(prepared, outcome, scale, source)
+    results = assessment_forms.observations(prepared, outcome, scale, source)
     derived = entered_in_error.derived_from(tx, ctx, source, prepared.patient)
     total = loaded.template.total
     total_key = (total.system, total.code) if total else None
@@ -212,7 +213,7 @@ def _answers_changed(
     ctx: AppContext, loaded: LoadedTemplate, before: dict[str, Any], answers: dict[str, Any]
 ) -> bool:
     try:
-        return assessments.prepare(ctx, loaded, before).answers != answers
+        return assessment_forms.prepare(ctx, loaded, before).answers != answers
     except WardCareError:
         return True  # the version amended no longer reads as the template asks
 
@@ -220,7 +221,7 @@ def _answers_changed(
 def _follow_proposals(
     change: _Change,
     loaded: LoadedTemplate,
-    prepared: assessments.Prepared,
+    prepared: assessment_forms.Prepared,
     outcome: Outcome | None,
     score: StoredVersion | None,
     response: StoredVersion,

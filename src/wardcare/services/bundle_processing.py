@@ -3,14 +3,12 @@
 A transaction is all-or-nothing: every entry is validated first, then all are applied in one
 unit of work in the order the specification gives (DELETE, POST, PUT, GET), with `urn:uuid:`
 references between entries rewritten to the ids the server assigns. A batch applies each entry
-on its own and reports each outcome.
+on its own and reports each outcome. Each entry is read and checked by `bundle_entries`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
@@ -26,30 +24,18 @@ from wardcare.services import assessment_amendment as amendment
 from wardcare.services import authorisation, fhir_reads
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services import record_assessment as assessments
+from wardcare.services.bundle_entries import (
+    ORDER,
+    BundleEntry,
+    check_unique_targets,
+    parse_entry,
+    rewrite_entries,
+    validate_entry,
+)
 from wardcare.services.context import AppContext
-from wardcare.services.recorded_times import check_recorded_times
-from wardcare.services.vital_sign_checks import check_vital_signs
 from wardcare.storage.unit_of_work import Transaction
 
-_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 _REASON = {200: "OK", 201: "Created", 204: "No Content"}
-
-
-@dataclass
-class _Entry:
-    index: int
-    method: str
-    resource_type: str
-    resource_id: str | None
-    version: str | None
-    query: list[tuple[str, str]] | None
-    resource: dict[str, Any] | None
-    full_url: str | None
-    if_none_exist: str | None
-    if_match: str | None
-    assigned_id: str | None = None
-    matched: StoredVersion | None = None  # what a conditional create found instead of creating
-    response: dict[str, Any] = field(default_factory=dict)
 
 
 def process_bundle(ctx: AppContext, *, actor: Actor, bundle: Any, base_url: str) -> dict[str, Any]:
@@ -68,92 +54,6 @@ def process_bundle(ctx: AppContext, *, actor: Actor, bundle: Any, base_url: str)
     return _transaction(ctx, actor, raw_entries, base_url)
 
 
-def _parse_entry(index: int, raw: Any, base_url: str) -> _Entry:
-    where = f"Bundle.entry[{index}]"
-    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
-        raise errors.invalid(f"{where}.request is required", f"{where}.request", code="required")
-    request = raw["request"]
-    method = request.get("method")
-    url = request.get("url")
-    if method not in _ORDER or method in ("PATCH", "HEAD"):
-        raise errors.invalid(
-            f"{where}.request.method {method!r} is not supported",
-            f"{where}.request.method",
-            code="not-supported",
-        )
-    if not isinstance(url, str) or not url:
-        raise errors.invalid(
-            f"{where}.request.url is required", f"{where}.request.url", code="required"
-        )
-    if url.startswith(base_url):
-        url = url[len(base_url) :]
-    parts = urlsplit(url.lstrip("/"))
-    segments = [s for s in parts.path.split("/") if s]
-    query = parse_qsl(parts.query, keep_blank_values=True) if "?" in url else None
-    if not segments:
-        raise errors.invalid(
-            f"{where}.request.url {url!r} names no resource type", f"{where}.request.url"
-        )
-    resource_id = segments[1] if len(segments) > 1 else None
-    version = segments[3] if len(segments) > 3 and segments[2] == "_history" else None
-    resource = raw.get("resource")
-    if method in ("POST", "PUT") and not isinstance(resource, dict):
-        raise errors.invalid(
-            f"{where}.resource is required for {method}", f"{where}.resource", code="required"
-        )
-    if method == "PUT" and resource_id is None:
-        raise errors.invalid(
-            f"{where}: PUT needs Type/id (conditional update is not supported)",
-            f"{where}.request.url",
-            code="not-supported",
-        )
-    if method == "DELETE" and resource_id is None:
-        raise errors.invalid(
-            f"{where}: DELETE needs Type/id (conditional delete is not supported)",
-            f"{where}.request.url",
-            code="not-supported",
-        )
-    return _Entry(
-        index,
-        method,
-        segments[0],
-        resource_id,
-        version,
-        query,
-        resource if isinstance(resource, dict) else None,
-        raw.get("fullUrl"),
-        request.get("ifNoneExist"),
-        request.get("ifMatch"),
-    )
-
-
-def _validate(ctx: AppContext, entry: _Entry) -> None:
-    fhir.check_type(entry.resource_type)
-    if entry.resource is None:
-        return
-    try:
-        ctx.validator.validate(entry.resource, expected_type=entry.resource_type)
-        check_vital_signs(entry.resource)
-        check_recorded_times(ctx, entry.resource)
-    except WardCareError as exc:
-        prefix = f"Bundle.entry[{entry.index}].resource"
-        exc.issues = [
-            Issue(
-                i.message,
-                tuple(prefix + e[e.find(".") :] if "." in e else prefix for e in i.expression)
-                or (prefix,),
-                i.code,
-            )
-            for i in exc.issues
-        ]
-        raise
-    if entry.method == "PUT" and entry.resource.get("id") != entry.resource_id:
-        raise errors.invalid(
-            f"Bundle.entry[{entry.index}]: resource id does not match request.url",
-            f"Bundle.entry[{entry.index}].resource.id",
-        )
-
-
 # -- batch ---------------------------------------------------------------------------------
 
 
@@ -161,8 +61,8 @@ def _batch(ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str)
     responses = []
     for index, raw in enumerate(raw_entries):
         try:
-            entry = _parse_entry(index, raw, base_url)
-            _validate(ctx, entry)
+            entry = parse_entry(index, raw, base_url)
+            validate_entry(ctx, entry)
             responses.append(_apply_alone(ctx, actor, entry, base_url))
         except WardCareError as exc:
             status = status_for(exc)
@@ -177,7 +77,9 @@ def _batch(ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str)
     }
 
 
-def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) -> dict[str, Any]:
+def _apply_alone(
+    ctx: AppContext, actor: Actor, entry: BundleEntry, base_url: str
+) -> dict[str, Any]:
     if entry.method == "GET":
         return _get(ctx, actor, entry, base_url, tx=None)
     if entry.method == "POST":
@@ -221,7 +123,7 @@ def _apply_alone(ctx: AppContext, actor: Actor, entry: _Entry, base_url: str) ->
 def _transaction(
     ctx: AppContext, actor: Actor, raw_entries: list[Any], base_url: str
 ) -> dict[str, Any]:
-    entries = [_parse_entry(i, raw, base_url) for i, raw in enumerate(raw_entries)]
+    entries = [parse_entry(i, raw, base_url) for i, raw in enumerate(raw_entries)]
     for entry in entries:
         fhir.check_type(entry.resource_type)
     # Give every new resource its id first, so references between entries are real references
@@ -232,15 +134,15 @@ def _transaction(
             entry.assigned_id = resource_ids.new_id()
             if entry.full_url:
                 provisional[entry.full_url] = f"{entry.resource_type}/{entry.assigned_id}"
-    _rewrite_entries(entries, provisional)
+    rewrite_entries(entries, provisional)
     for entry in entries:
-        _validate(ctx, entry)
+        validate_entry(ctx, entry)
         try:
             _authorise(actor, entry)
         except WardCareError as exc:
             exc.entry_index = entry.index  # type: ignore[attr-defined]
             raise _at_entry(exc, entries) from None
-    _check_unique_targets(entries)
+    check_unique_targets(entries)
     for _attempt in range(5):
         try:
             with ctx.uow.write() as tx:
@@ -263,7 +165,7 @@ def _transaction(
 _WRITES = {"POST": Interaction.CREATE, "PUT": Interaction.UPDATE, "DELETE": Interaction.DELETE}
 
 
-def _authorise(actor: Actor, entry: _Entry) -> None:
+def _authorise(actor: Actor, entry: BundleEntry) -> None:
     """Each entry of a transaction is authorised as if it came alone (reads do it themselves)."""
     interaction = _WRITES.get(entry.method)
     if interaction is None:
@@ -273,7 +175,7 @@ def _authorise(actor: Actor, entry: _Entry) -> None:
         authorisation.check_write(actor, granted, entry.resource)
 
 
-def _at_entry(exc: WardCareError, entries: list[_Entry]) -> WardCareError:
+def _at_entry(exc: WardCareError, entries: list[BundleEntry]) -> WardCareError:
     failing = getattr(exc, "entry_index", None)
     if failing is None:
         return exc
@@ -288,24 +190,10 @@ def _at_entry(exc: WardCareError, entries: list[_Entry]) -> WardCareError:
     return exc
 
 
-def _check_unique_targets(entries: list[_Entry]) -> None:
-    seen: set[tuple[str, str]] = set()
-    for entry in entries:
-        if entry.method in ("PUT", "DELETE") and entry.resource_id:
-            key = (entry.resource_type, entry.resource_id)
-            if key in seen:
-                raise errors.invalid(
-                    f"Bundle.entry[{entry.index}] changes {key[0]}/{key[1]} a second time "
-                    "in one transaction",
-                    f"Bundle.entry[{entry.index}]",
-                )
-            seen.add(key)
-
-
 def _apply_transaction(
-    tx: Transaction, ctx: AppContext, actor: Actor, entries: list[_Entry], base_url: str
+    tx: Transaction, ctx: AppContext, actor: Actor, entries: list[BundleEntry], base_url: str
 ) -> None:
-    ordered = sorted(entries, key=lambda e: (_ORDER[e.method], e.index))
+    ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
     # A conditional create that matches an existing resource creates nothing: references to it
     # from other entries must point at the existing resource instead (3.1.0.13.2).
     matched: dict[str, str] = {}
@@ -321,7 +209,7 @@ def _apply_transaction(
                 matched[f"{entry.resource_type}/{entry.assigned_id}"] = (
                     f"{existing.resource_type}/{existing.id}"
                 )
-    _rewrite_entries(entries, matched)
+    rewrite_entries(entries, matched)
     for entry in ordered:
         try:
             entry.response = _apply_in(tx, ctx, actor, entry, base_url)
@@ -336,7 +224,7 @@ def _apply_in(
     tx: Transaction,
     ctx: AppContext,
     actor: Actor,
-    entry: _Entry,
+    entry: BundleEntry,
     base_url: str,
 ) -> dict[str, Any]:
     if entry.method == "GET":
@@ -374,40 +262,17 @@ def _apply_in(
     return {"response": {"status": "204 No Content"}}
 
 
-def _is_form(entry: _Entry) -> bool:
+def _is_form(entry: BundleEntry) -> bool:
     """A QuestionnaireResponse is written through the assessment services, which record, score
     and amend a WardCare template's forms (and store any other response as it is)."""
     return entry.resource_type == "QuestionnaireResponse"
-
-
-def _rewrite_entries(entries: list[_Entry], references: dict[str, str]) -> None:
-    if references:
-        for entry in entries:
-            if entry.resource is not None:
-                entry.resource = _rewrite_references(entry.resource, references)
-
-
-def _rewrite_references(resource: dict[str, Any], references: dict[str, str]) -> dict[str, Any]:
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            out = {k: walk(v) for k, v in node.items()}
-            ref = out.get("reference")
-            if isinstance(ref, str) and ref in references:
-                out["reference"] = references[ref]
-            return out
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = walk(resource)
-    return result
 
 
 # -- shared --------------------------------------------------------------------------------
 
 
 def _get(
-    ctx: AppContext, actor: Actor, entry: _Entry, base_url: str, tx: Transaction | None
+    ctx: AppContext, actor: Actor, entry: BundleEntry, base_url: str, tx: Transaction | None
 ) -> dict[str, Any]:
     if entry.query is not None or entry.resource_id is None:
         result = fhir_reads.search(
