@@ -24,6 +24,9 @@ from tests.api.test_care_plan_journey import (
 )
 from tests.conftest import auth_headers
 from tests.services.test_assessments import ACVPU, NEWS2_TOTAL, news2_response
+from wardcare.domain.actor import Actor, ActorKind
+from wardcare.errors import WardCareError
+from wardcare.services import record_assessment
 from wardcare.services.context import AppContext
 
 PULSE = "http://loinc.org|8867-4"
@@ -443,3 +446,27 @@ def test_a_batch_post_of_an_assessment_is_authorised_like_any_create(
     assert answer.json()["entry"][0]["response"]["status"].startswith("201")
     (score,) = _search(client, patient_id, NEWS2_TOTAL)
     assert score["valueInteger"] == 0
+
+
+def test_a_conditional_post_of_a_form_records_it_once(client: TestClient, patient_id: str) -> None:
+    form = {
+        **_well(patient_id),
+        "identifier": {"system": "http://example.org/forms", "value": "F-7"},
+    }
+    criteria = {"If-None-Exist": "identifier=http://example.org/forms|F-7"}
+    first = client.post("/fhir/QuestionnaireResponse", json=form, headers=criteria)
+    again = client.post("/fhir/QuestionnaireResponse", json=form, headers=criteria)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert len(_search(client, patient_id, NEWS2_TOTAL)) == 1
+
+
+def test_the_assessment_create_takes_only_questionnaire_responses(
+    context: AppContext, patient_id: str
+) -> None:
+    nurse = Actor(ActorKind.USER, "Nurse", "Practitioner/n1", scopes=frozenset({"user/*.cruds"}))
+    with pytest.raises(WardCareError) as refused:
+        record_assessment.create(
+            context, actor=nurse, resource=factories.patient(), resource_type="Patient"
+        )
+    assert refused.value.issues[0].expression == ("resourceType",)

@@ -100,10 +100,15 @@ async def record_assessment(
     request: Request, ctx: ContextDep, actor: ActorDep, base_url: BaseUrlDep
 ) -> Response:
     response = await _body(request)
+    if_none_exist = request.headers.get("if-none-exist")
     recorded = await run_in_worker(
-        lambda: assessments.record_assessment(ctx, actor=actor, response=response)
+        lambda: assessments.record_assessment(
+            ctx, actor=actor, response=response, if_none_exist=if_none_exist
+        )
     )
-    answer = written_response(request, recorded.response, 201, base_url)
+    answer = written_response(
+        request, recorded.response, 201 if recorded.created else 200, base_url
+    )
     if recorded.score is not None:
         answer.headers["X-WardCare-Score"] = f"Observation/{recorded.score.id}"
     return answer

@@ -110,7 +110,7 @@ def update_in(
         if expected_version is None:
             try:
                 return assessments.create_in(
-                    tx, ctx, actor=actor, resource=resource, resource_id=resource_id, client_id=True
+                    tx, ctx, actor=actor, resource=resource, resource_id=resource_id
                 )
             except WardCareError as exc:
                 if exc.category == Category.CONFLICT:  # created meanwhile: update it instead

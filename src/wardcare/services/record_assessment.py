@@ -47,20 +47,26 @@ class RecordedAssessment:
     score: StoredVersion | None
     extracted: list[StoredVersion]
     escalation: StoredVersion | None
+    created: bool = True  # False: a conditional create found the form already recorded
 
 
-def record_assessment(ctx: AppContext, *, actor: Actor, response: Any) -> RecordedAssessment:
+def record_assessment(
+    ctx: AppContext, *, actor: Actor, response: Any, if_none_exist: str | None = None
+) -> RecordedAssessment:
+    """`POST /fhir/QuestionnaireResponse`, with `If-None-Exist` as for any create (3.1.0.8.1):
+    an assessment the criteria already find is answered, not recorded again."""
     granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
     ctx.validator.validate(response, expected_type="QuestionnaireResponse")
     check_recorded_times(ctx, response)
     authorisation.check_write(actor, granted, response)
     loaded = template_for(ctx, response)
     if loaded is None:
-        result = fhir.create(ctx, actor=actor, resource=response)
-        return RecordedAssessment(result.stored, None, [], None)
+        result = fhir.create(ctx, actor=actor, resource=response, if_none_exist=if_none_exist)
+        return RecordedAssessment(result.stored, None, [], None, created=result.created)
     prepared = prepare(ctx, loaded, response)
-    with ctx.uow.write() as tx:
-        return _store(tx, ctx, actor, prepared)
+    return fhir.retrying(
+        ctx, lambda tx: _record_in(tx, ctx, actor, prepared, if_none_exist=if_none_exist)
+    )
 
 
 def create(
@@ -71,17 +77,14 @@ def create(
     resource_type: str | None = "QuestionnaireResponse",
     if_none_exist: str | None = None,
 ) -> fhir.WriteResult:
-    """A QuestionnaireResponse created on its own (a batch Bundle's POST): authorised and
-    checked as `fhir_interactions.create` (whose arguments it takes) does, then recorded by
-    `create_in`."""
-    granted = authorisation.authorise(actor, Interaction.CREATE, "QuestionnaireResponse")
-    ctx.validator.validate(resource, expected_type=resource_type)
-    authorisation.check_write(actor, granted, resource)
-    check_recorded_times(ctx, resource)
-    return fhir.retrying(
-        ctx,
-        lambda tx: create_in(tx, ctx, actor=actor, resource=resource, if_none_exist=if_none_exist),
-    )
+    """`record_assessment` with the arguments of `fhir_interactions.create` (a batch Bundle's
+    POST picks one or the other by type)."""
+    if resource_type not in (None, "QuestionnaireResponse"):
+        raise errors.invalid(
+            f"Assessments are QuestionnaireResponses, not {resource_type}", "resourceType"
+        )
+    recorded = record_assessment(ctx, actor=actor, response=resource, if_none_exist=if_none_exist)
+    return fhir.WriteResult(recorded.response, created=recorded.created)
 
 
 def create_in(
@@ -92,7 +95,6 @@ def create_in(
     resource: dict[str, Any],
     resource_id: str | None = None,
     if_none_exist: str | None = None,
-    client_id: bool = False,
 ) -> fhir.WriteResult:
     """A QuestionnaireResponse created inside `tx` (a transaction Bundle's POST, a PUT that
     creates): recorded as `record_assessment` records it when it answers a WardCare template,
@@ -108,18 +110,38 @@ def create_in(
             resource=resource,
             resource_id=resource_id,
             if_none_exist=if_none_exist,
-            client_id=client_id,
         )
+    recorded = _record_in(
+        tx,
+        ctx,
+        actor,
+        prepare(ctx, loaded, resource),
+        resource_id=resource_id,
+        if_none_exist=if_none_exist,
+    )
+    return fhir.WriteResult(recorded.response, created=recorded.created)
+
+
+def _record_in(
+    tx: Transaction,
+    ctx: AppContext,
+    actor: Actor,
+    prepared: Prepared,
+    *,
+    resource_id: str | None = None,
+    if_none_exist: str | None = None,
+) -> RecordedAssessment:
+    """Store the form and what it yields, unless conditional-create criteria find one already;
+    the criteria are claimed, so two identical requests at once record one assessment."""
     criteria = fhir.normalise_criteria(if_none_exist) if if_none_exist else None
     if criteria is not None:
         existing = fhir.conditional_existing(tx, ctx, "QuestionnaireResponse", criteria)
         if existing is not None:
-            return fhir.WriteResult(existing, created=False)
-    prepared = prepare(ctx, loaded, resource)
+            return RecordedAssessment(existing, None, [], None, created=False)
     recorded = _store(tx, ctx, actor, prepared, resource_id=resource_id)
-    if criteria is not None:  # two identical requests at once record one assessment
+    if criteria is not None:
         fhir.claim(tx, "QuestionnaireResponse", criteria, recorded.response)
-    return fhir.WriteResult(recorded.response, created=True)
+    return recorded
 
 
 def extract(ctx: AppContext, *, actor: Actor, response: Any) -> dict[str, Any]:
