@@ -8,6 +8,7 @@ tests hold them to it (tests/storage/).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,15 +32,16 @@ NEWEST_WITH_CODE = PreparedSelect(_NEWEST_WITH_CODE_SELECT)
 RECENT_RIDS = PreparedSelect(_RECENT_RIDS_SELECT)
 
 
-class IndexLookups:
+class IndexLookups(ABC):
     """Part of `ResourceRepository` (storage/repository.py), which provides its connection."""
 
     _conn: Connection
     _sql: dict[str, str]
     _written: dict[int, StoredVersion]
 
+    @abstractmethod
     def _driver(self) -> Any:
-        raise NotImplementedError
+        """A driver cursor inside the repository's transaction."""
 
     def patient_codes_in_window(
         self,

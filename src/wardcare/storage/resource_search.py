@@ -6,6 +6,7 @@ the included resources found.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,14 +33,15 @@ class SearchPage:
     total: int | None
 
 
-class ResourceSearch:
+class ResourceSearch(ABC):
     """Part of `ResourceRepository` (storage/repository.py), which provides its connection."""
 
     _conn: Connection
     _registry: SearchParameterRegistry
 
+    @abstractmethod
     def current_many(self, keys: Iterable[tuple[str, str]]) -> list[StoredVersion]:
-        raise NotImplementedError
+        """Current, not deleted versions of the given (type, id) pairs (for `_include`)."""
 
     def search(self, query: SearchQuery) -> SearchPage:
         by_patient_code = search_sql.by_patient_code(query)
