@@ -37,8 +37,9 @@ from wardcare.services import (
     assessment_forms,
     authorisation,
     care_plan_proposals,
-    entered_in_error,
     escalation,
+    news2_rescoring,
+    withdrawn_results,
 )
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services import record_assessment as assessments
@@ -172,7 +173,7 @@ def _amend(
         tx, ctx, quiet, actor, versioned, f"{versioned} was {_changed(before, as_stored)}"
     )
     results = assessment_forms.observations(prepared, outcome, scale, source)
-    derived = entered_in_error.derived_from(tx, ctx, source, prepared.patient)
+    derived = withdrawn_results.derived_from(tx, ctx, source, prepared.patient)
     total = loaded.template.total
     total_key = (total.system, total.code) if total else None
     old_scores = [(v, o) for v, o in derived if _code_key(o) == total_key]
@@ -185,7 +186,7 @@ def _amend(
     # A NEWS2 scored from separate readings may have used one of this form's readings (a set
     # completed by a later SpO2): it is scored again from its set as it now stands (EIE2).
     for reading in change.amended_readings:
-        entered_in_error.rescore_derived(
+        news2_rescoring.rescore_derived(
             tx, ctx, actor, reading, prepared.patient, exclude={score.id} if score else set()
         )
     # What no longer stands: readings of items no longer answered, and a score the answers no
@@ -193,7 +194,7 @@ def _amend(
     no_longer = [*old_readings.values(), *old_scores]
     if no_longer:
         change.written.append("withdrawn")
-        entered_in_error.withdraw(
+        withdrawn_results.withdraw(
             tx, ctx, quiet, actor, no_longer, why=f"no longer given by {versioned}"
         )
     if as_stored.get("status") in _COMPLETE and (
@@ -321,12 +322,12 @@ def _follow_score(
         )
         return score
     old = old_scores.pop(0)
-    if entered_in_error.same_result(old[1], new):
+    if news2_rescoring.same_result(old[1], new):
         return old[0]
     score = _write_amended(change, old, new)
     change.written.append(f"Observation/{score.id}")
     amended = orjson.loads(score.content or b"{}")
-    entered_in_error.after_amendment(
+    news2_rescoring.after_amendment(
         tx, ctx, change.quiet, actor, score, amended, outcome, loaded=loaded, why=change.why
     )
     return score

@@ -11,7 +11,7 @@ medium response too (hazard H18).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -20,6 +20,7 @@ from wardcare.domain.actor import Actor
 from wardcare.domain.assessment_outcome import Outcome
 from wardcare.domain.escalation import ESCALATING, EscalationLevel, needs_new_task
 from wardcare.fhir import codes, resource_ids
+from wardcare.fhir.search_query import parse_search
 from wardcare.fhir.versions import StoredVersion
 from wardcare.services import fhir_interactions as fhir
 from wardcare.services.context import AppContext
@@ -74,7 +75,7 @@ def _source_withdrawn(task: dict[str, Any]) -> bool:
     person to close, but does not stand for a new score's escalation: once it is closed as
     raised in error, the new score must still have its own (hazards H13, EIE1)."""
     return any(
-        c.get("code") == "source-entered-in-error"
+        c.get("code") == SOURCE_ENTERED_IN_ERROR
         for c in (task.get("businessStatus") or {}).get("coding") or ()
     )
 
@@ -155,3 +156,73 @@ def escalate_if_needed(
         run_hooks=False,
         provenance=provenance,
     ).stored
+
+
+# -- flagging an open escalation whose source changed ---------------------------------------
+
+BUSINESS_STATUS_SYSTEM: Final = "http://wardcare.org/fhir/CodeSystem/task-business-status"
+SOURCE_ENTERED_IN_ERROR: Final = "source-entered-in-error"
+SOURCE_AMENDED: Final = "source-amended"
+PRIORITY_RANK: Final = {"routine": 0, "urgent": 1, "asap": 2, "stat": 3}
+_PAGE: Final = 100
+
+
+def flag_escalations(
+    tx: Transaction,
+    ctx: AppContext,
+    quiet: AppContext,
+    actor: Actor,
+    focus: str,
+    *,
+    patient: str | None,
+    code: str,
+    text: str,
+    above_rank: int = -1,
+) -> None:
+    """Open escalation Tasks raised by `focus` get a businessStatus; their status is left to a
+    person (FHIR R4 Task.businessStatus: "the current status from the business perspective")."""
+    query = parse_search(
+        "Task",
+        [("focus", focus), ("status", ",".join(sorted(OPEN_STATUSES)))],
+        ctx.search_parameters,
+        default_count=_PAGE,
+        max_count=_PAGE,
+    )
+    query.total = "none"
+    for version in tx.resources.search(query).matches:
+        task = orjson.loads(version.content or b"{}")
+        if not _raised_by_wardcare(task) or task.get("for", {}).get("reference") != patient:
+            continue  # only the escalations WardCare raised for this patient's result
+        if PRIORITY_RANK.get(task.get("priority", "routine"), 0) <= above_rank:
+            continue  # the amended score still calls for this escalation
+        flagged = {
+            **task,
+            "businessStatus": {
+                "coding": [
+                    {
+                        "system": BUSINESS_STATUS_SYSTEM,
+                        "code": code,
+                        "display": _DISPLAY[code],
+                    }
+                ],
+                "text": text,
+            },
+            "note": [*(task.get("note") or ()), {"text": text}],
+        }
+        fhir.update_in(
+            tx, quiet, actor=actor, resource=flagged, expected_version=version.version_id
+        )
+
+
+_DISPLAY: Final = {
+    SOURCE_ENTERED_IN_ERROR: "Source entered in error",
+    SOURCE_AMENDED: "Source amended",
+}
+
+
+def _raised_by_wardcare(task: dict[str, Any]) -> bool:
+    return any(
+        c.get("system") == codes.TASK_TYPE
+        and c.get("code") in (codes.NEWS2_ESCALATION, ASSESSMENT_ESCALATION)
+        for c in (task.get("code") or {}).get("coding") or ()
+    )
